@@ -1,0 +1,2 @@
+//! The `atrium` binary: see `lib.rs`.
+fn main() {}
