@@ -1,0 +1,250 @@
+//! Frames the server sends to a client.
+//!
+//! Two kinds share one enum: *replies* (`welcome`, `pong`, `ok`, `err`) echo the `rid` of the
+//! request they answer, and *pushes* (`msg`, `typing`, `presence`, …) carry no `rid` because no
+//! request asked for them. `bye` is the last frame before the server closes a session.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ChannelId, MessageId, SessionId, UserId};
+use crate::protocol::error_code::ErrorCode;
+
+/// A server → client frame: a MessagePack map whose `t` field names the variant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t")]
+pub enum ServerFrame {
+    /// Reply to `hello`: the session is authenticated.
+    #[serde(rename = "welcome")]
+    Welcome {
+        rid: u32,
+        session: SessionId,
+        user: UserId,
+        /// The client should send `ping` at least this often; the server closes silent sessions.
+        heartbeat_ms: u32,
+        /// Unread message count per channel the user belongs to (channels with none are omitted).
+        #[serde(default)]
+        unread: BTreeMap<ChannelId, u64>,
+    },
+    /// Reply to `ping`.
+    #[serde(rename = "pong")]
+    Pong { rid: u32 },
+    /// Success reply; the result fields sit beside `rid` in the same map.
+    #[serde(rename = "ok")]
+    Ok {
+        rid: u32,
+        #[serde(flatten)]
+        result: OkResult,
+    },
+    /// Failure reply. `rid` is absent only when the request's rid could not be read.
+    #[serde(rename = "err")]
+    Err {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<u32>,
+        code: ErrorCode,
+        message: String,
+    },
+    /// Push: a new message was committed in a subscribed channel.
+    #[serde(rename = "msg")]
+    Msg {
+        ch: ChannelId,
+        seq: i64,
+        id: MessageId,
+        from: UserId,
+        body: String,
+        /// Commit time, unix milliseconds.
+        ts: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<MessageId>,
+        /// Users mentioned with `@username` (omitted when none).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<UserId>,
+    },
+    /// Push: a message's body was replaced. `seq` is the edited message's own seq.
+    #[serde(rename = "msg.edited")]
+    MsgEdited {
+        ch: ChannelId,
+        id: MessageId,
+        seq: i64,
+        body: String,
+        /// Unix milliseconds.
+        edited_at: i64,
+    },
+    /// Push: a message was (soft-)deleted. `seq` is the deleted message's own seq.
+    #[serde(rename = "msg.deleted")]
+    MsgDeleted {
+        ch: ChannelId,
+        id: MessageId,
+        seq: i64,
+    },
+    /// Push: `user` added (`on: true`) or removed a reaction.
+    #[serde(rename = "reaction")]
+    Reaction {
+        ch: ChannelId,
+        id: MessageId,
+        emoji: String,
+        user: UserId,
+        on: bool,
+    },
+    /// Push to the mentioned user's sessions (subscribed to `ch` or not).
+    #[serde(rename = "mention")]
+    Mention {
+        ch: ChannelId,
+        id: MessageId,
+        seq: i64,
+        from: UserId,
+    },
+    /// Push (droppable): `user` started or stopped typing.
+    #[serde(rename = "typing")]
+    Typing {
+        ch: ChannelId,
+        user: UserId,
+        on: bool,
+    },
+    /// Push: `user` has read `ch` up to `seq`.
+    #[serde(rename = "read")]
+    Read {
+        ch: ChannelId,
+        user: UserId,
+        seq: i64,
+    },
+    /// Push (droppable): a user of the organization came online or went offline.
+    #[serde(rename = "presence")]
+    Presence {
+        user: UserId,
+        status: PresenceStatus,
+    },
+    /// The server is about to close this session, and why.
+    #[serde(rename = "bye")]
+    Bye { code: ErrorCode, message: String },
+    /// A frame type this build does not know (sent by a newer server). Clients ignore it; the
+    /// server never sends it.
+    #[serde(other, rename = "unknown")]
+    Unknown,
+}
+
+/// The result fields of an `ok` reply, flattened into the reply map beside `t` and `rid`.
+///
+/// Each shape is recognised by its fields (no extra tag on the wire), most specific first;
+/// `Done` matches anything, so a result shape added by a newer server reads as `Done` in an older
+/// client instead of failing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OkResult {
+    /// Reply to `history`.
+    History(HistoryPage),
+    /// Reply to `msg.send`.
+    Sent(MsgSent),
+    /// Reply to every other request: success, nothing to return.
+    Done {},
+}
+
+/// The `ok` result of `msg.send`: where the message landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MsgSent {
+    pub id: MessageId,
+    pub seq: i64,
+}
+
+/// The `ok` result of `history`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// Ascending by `seq`. Deleted messages stay in place (with `deleted: true` and an empty
+    /// body) so a page has no holes.
+    pub messages: Vec<HistoryMessage>,
+    /// Whether older messages exist: ask again with `before_seq` = the first message's seq.
+    pub has_more: bool,
+}
+
+/// One message in a history page: the `msg` push fields (minus `ch`) plus its edit/delete state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryMessage {
+    pub seq: i64,
+    pub id: MessageId,
+    pub from: UserId,
+    pub body: String,
+    /// Commit time, unix milliseconds.
+    pub ts: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<MessageId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
+    /// Last edit time, unix milliseconds, when the message was edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// Present (and true) only for deleted messages.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// Whether a user has at least one live session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceStatus {
+    Online,
+    Offline,
+}
+
+impl ServerFrame {
+    /// An `ok` reply without result fields.
+    pub fn ok(rid: u32) -> Self {
+        ServerFrame::Ok {
+            rid,
+            result: OkResult::Done {},
+        }
+    }
+
+    /// An `err` reply (`rid` is `None` only when the request's rid could not be read).
+    pub fn err(rid: Option<u32>, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerFrame::Err {
+            rid,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The request id this reply echoes; `None` for pushes, `bye` and rid-less errors.
+    pub fn rid(&self) -> Option<u32> {
+        match self {
+            ServerFrame::Welcome { rid, .. }
+            | ServerFrame::Pong { rid }
+            | ServerFrame::Ok { rid, .. } => Some(*rid),
+            ServerFrame::Err { rid, .. } => *rid,
+            _ => None,
+        }
+    }
+
+    /// Whether this frame may be dropped or coalesced when a session's outbound queue is full
+    /// (typing and presence are soon superseded); every other frame is reliable.
+    pub fn is_droppable(&self) -> bool {
+        matches!(
+            self,
+            ServerFrame::Typing { .. } | ServerFrame::Presence { .. }
+        )
+    }
+
+    /// The wire tag (`t`) of this frame, for logs and metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServerFrame::Welcome { .. } => "welcome",
+            ServerFrame::Pong { .. } => "pong",
+            ServerFrame::Ok { .. } => "ok",
+            ServerFrame::Err { .. } => "err",
+            ServerFrame::Msg { .. } => "msg",
+            ServerFrame::MsgEdited { .. } => "msg.edited",
+            ServerFrame::MsgDeleted { .. } => "msg.deleted",
+            ServerFrame::Reaction { .. } => "reaction",
+            ServerFrame::Mention { .. } => "mention",
+            ServerFrame::Typing { .. } => "typing",
+            ServerFrame::Read { .. } => "read",
+            ServerFrame::Presence { .. } => "presence",
+            ServerFrame::Bye { .. } => "bye",
+            ServerFrame::Unknown => "unknown",
+        }
+    }
+}
