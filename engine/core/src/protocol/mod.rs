@@ -11,6 +11,7 @@
 pub mod client;
 pub mod codec;
 pub mod error_code;
+mod history;
 pub mod limits;
 pub mod server;
 

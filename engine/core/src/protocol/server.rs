@@ -21,7 +21,9 @@ pub enum ServerFrame {
         rid: u32,
         session: SessionId,
         user: UserId,
-        /// The client should send `ping` at least this often; the server closes silent sessions.
+        /// The server's heartbeat interval: it probes the connection this often and closes a peer
+        /// silent for about two intervals. A client that hears nothing for two intervals should
+        /// reconnect and resume.
         heartbeat_ms: u32,
         /// Unread message count per channel the user belongs to (channels with none are omitted).
         #[serde(default)]
