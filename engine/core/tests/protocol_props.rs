@@ -264,32 +264,6 @@ fn any_value() -> impl Strategy<Value = serde_json::Value> {
     })
 }
 
-const TAGS: &[&str] = &[
-    "hello",
-    "ping",
-    "auth.refresh",
-    "sub",
-    "unsub",
-    "msg.send",
-    "msg.edit",
-    "msg.delete",
-    "react",
-    "history",
-    "typing",
-    "read",
-    "welcome",
-    "pong",
-    "ok",
-    "err",
-    "msg",
-    "msg.edited",
-    "msg.deleted",
-    "reaction",
-    "mention",
-    "presence",
-    "bye",
-];
-
 const FIELDS: &[&str] = &[
     "rid",
     "token",
@@ -323,12 +297,16 @@ const FIELDS: &[&str] = &[
 
 /// A map with a real `t` and real field names but random values: reaches deep decoder paths.
 fn frame_shaped_value() -> impl Strategy<Value = serde_json::Value> {
-    (select(TAGS), btree_map(select(FIELDS), any_value(), 0..8)).prop_map(|(tag, fields)| {
-        let mut map: serde_json::Map<String, serde_json::Value> =
-            fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        map.insert("t".into(), tag.into());
-        serde_json::Value::Object(map)
-    })
+    (
+        select([&ClientFrame::KINDS[..], &ServerFrame::KINDS[..]].concat()),
+        btree_map(select(FIELDS), any_value(), 0..8),
+    )
+        .prop_map(|(tag, fields)| {
+            let mut map: serde_json::Map<String, serde_json::Value> =
+                fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            map.insert("t".into(), tag.into());
+            serde_json::Value::Object(map)
+        })
 }
 
 #[derive(Clone, Debug)]
@@ -396,6 +374,7 @@ proptest! {
     #[test]
     fn every_client_frame_round_trips(frame in client_frame()) {
         let codec = FrameCodec::default();
+        prop_assert!(ClientFrame::KINDS.contains(&frame.kind()));
         let bytes = codec.encode_client(&frame).unwrap();
         prop_assert_eq!(codec.decode_client(&bytes).unwrap(), frame);
     }
@@ -403,6 +382,9 @@ proptest! {
     #[test]
     fn every_server_frame_round_trips(frame in server_frame()) {
         let codec = FrameCodec::default();
+        prop_assert!(
+            ServerFrame::KINDS.contains(&frame.kind()) || frame == ServerFrame::Unknown
+        );
         let bytes = codec.encode_server(&frame).unwrap();
         let back = codec.decode_server(&bytes).unwrap();
         // Re-encoding gives the same bytes: encodings are canonical (what the doc test relies on).

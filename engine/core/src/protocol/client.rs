@@ -97,6 +97,22 @@ pub enum ClientFrame {
 }
 
 impl ClientFrame {
+    /// Every wire tag (`t`) of a client frame, in specification order.
+    pub const KINDS: [&'static str; 12] = [
+        "hello",
+        "ping",
+        "auth.refresh",
+        "sub",
+        "unsub",
+        "msg.send",
+        "msg.edit",
+        "msg.delete",
+        "react",
+        "history",
+        "typing",
+        "read",
+    ];
+
     /// The request id the reply must echo.
     pub fn rid(&self) -> u32 {
         match self {

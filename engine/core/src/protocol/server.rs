@@ -193,6 +193,23 @@ pub enum PresenceStatus {
 }
 
 impl ServerFrame {
+    /// Every wire tag (`t`) a server sends, in specification order (without `unknown`).
+    pub const KINDS: [&'static str; 13] = [
+        "welcome",
+        "pong",
+        "ok",
+        "err",
+        "msg",
+        "msg.edited",
+        "msg.deleted",
+        "reaction",
+        "mention",
+        "typing",
+        "read",
+        "presence",
+        "bye",
+    ];
+
     /// An `ok` reply without result fields.
     pub fn ok(rid: u32) -> Self {
         ServerFrame::Ok {
