@@ -19,7 +19,9 @@ pub use client::ClientFrame;
 pub use codec::{DecodeError, EncodeError, FrameCodec};
 pub use error_code::ErrorCode;
 pub use limits::{DEFAULT_MAX_FRAME_BYTES, LimitError};
-pub use server::{HistoryMessage, HistoryPage, MsgSent, OkResult, PresenceStatus, ServerFrame};
+pub use server::{
+    HistoryMessage, HistoryPage, MsgSent, OkResult, PresenceStatus, ServerFrame, SubOk,
+};
 
 /// The WebSocket subprotocol (`Sec-WebSocket-Protocol`) that selects this protocol version.
 pub const SUBPROTOCOL: &str = "atrium.v1";

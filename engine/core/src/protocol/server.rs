@@ -138,8 +138,18 @@ pub enum OkResult {
     History(HistoryPage),
     /// Reply to `msg.send`.
     Sent(MsgSent),
+    /// Reply to `sub`.
+    Subscribed(SubOk),
     /// Reply to every other request: success, nothing to return.
     Done {},
+}
+
+/// The `ok` result of `sub`: the channel's last seq when the subscription took effect. Every
+/// message after it is pushed, so a client that later resumes with this seq misses nothing even
+/// if no message arrived in between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubOk {
+    pub last_seq: i64,
 }
 
 /// The `ok` result of `msg.send`: where the message landed.
