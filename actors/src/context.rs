@@ -1,0 +1,46 @@
+//! `Context`: what every actor of one realtime node shares.
+//!
+//! The store, the commit path and the configuration, plus the three routing tables that outlive
+//! any single actor: the channel directory, the session registry and the presence slot. Actors
+//! get an `Arc<Context>` as their argument; restarting an actor never loses these tables, which
+//! is what lets a restarted child pick up where its predecessor stopped.
+
+use std::sync::Arc;
+
+use atrium_persistence::store::Store;
+
+use crate::channel::directory::ChannelDirectory;
+use crate::committer::MessageCommitter;
+use crate::config::RealtimeConfig;
+use crate::presence::PresenceMsg;
+use crate::session::registry::SessionRegistry;
+use crate::slot::ActorSlot;
+
+/// Counters of supervision events, observable as they change (metrics, tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// Channel actors restarted after a failure.
+    pub channel_restarts: u64,
+    /// Channel actors given up on after exhausting their restart budget.
+    pub channels_given_up: u64,
+    /// Channel actors that stopped because they were idle.
+    pub channels_retired: u64,
+    /// Session actors restarted after a failure.
+    pub session_restarts: u64,
+}
+
+pub struct Context {
+    pub store: Arc<dyn Store>,
+    pub committer: Arc<dyn MessageCommitter>,
+    pub config: RealtimeConfig,
+    pub presence: ActorSlot<PresenceMsg>,
+    pub channels: ChannelDirectory,
+    pub sessions: SessionRegistry,
+    pub lifecycle: tokio::sync::watch::Sender<Lifecycle>,
+}
+
+impl Context {
+    pub fn count(&self, change: impl FnOnce(&mut Lifecycle)) {
+        self.lifecycle.send_modify(change);
+    }
+}
