@@ -4,3 +4,17 @@
 //! session actors, and the JSON HTTP control plane under `/api/v1` with its health, readiness,
 //! metrics and OpenAPI endpoints. Handlers stay thin: parse, authorise, call a service, map the
 //! result.
+//!
+//! - [`config`]: [`HttpConfig`], the `[http]` settings.
+//! - [`state`]: [`AppState`], what handlers share (store, token keys, password hasher, config).
+//! - [`service`]: the use cases (auth, users, channels, search, audit), free of HTTP.
+//! - [`http`]: the axum routes, extractors, error mapping, metrics and OpenAPI document.
+
+pub mod config;
+pub mod http;
+pub mod service;
+pub mod state;
+
+pub use config::HttpConfig;
+pub use http::router;
+pub use state::{AppState, StateError};
