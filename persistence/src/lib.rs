@@ -4,4 +4,21 @@
 //! implementations, the migrations that shape both databases, and the group-commit writer that
 //! batches concurrent message inserts into one transaction. Nothing above this crate writes SQL.
 
+pub mod open;
+pub mod postgres;
+pub mod sqlite;
 pub mod store;
+pub mod writer;
+
+mod audit_filter;
+mod columns;
+mod fts_query;
+mod keys;
+mod millis;
+mod reaction_groups;
+mod sql_error;
+
+pub use open::open_store;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+pub use writer::{MessageWriter, WriterConfig};

@@ -15,8 +15,9 @@ use atrium_core::model::{
 };
 use atrium_core::rbac::Role;
 
-/// Errors of the store layer.
-#[derive(Debug, thiserror::Error)]
+/// Errors of the store layer. `Clone`, so the group-commit writer can hand one batch failure to
+/// every caller of that batch.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// The record does not exist (or belongs to another organization).
     #[error("not found")]
@@ -168,6 +169,12 @@ impl Committed {
         }
     }
 }
+
+/// The most messages one `history` or `messages_after` call returns; larger limits are clamped.
+pub const MAX_MESSAGES_PER_READ: u32 = 1000;
+
+/// The most hits one `search_messages` call returns; larger limits are clamped.
+pub const MAX_SEARCH_HITS: u32 = 100;
 
 /// A search hit.
 #[derive(Clone, Debug, PartialEq)]

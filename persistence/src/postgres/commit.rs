@@ -1,0 +1,371 @@
+//! Committing a batch of messages on PostgreSQL: one transaction, a handful of round trips.
+//!
+//! A statement per message would cost a network round trip each, so the batch travels as arrays
+//! and is processed set-wise:
+//!
+//! 1. nonces already stored for their sender are looked up in one query (→ `Duplicate`);
+//! 2. the rest is validated in one query (known channel, sender of the channel's organization,
+//!    reply inside the same channel, message id free); a message that fails is answered with its
+//!    own error and takes no seq;
+//! 3. the channels involved are locked in id order (`FOR UPDATE`, so two nodes' batches touching
+//!    the same channels queue instead of deadlocking) and advanced by their message counts;
+//! 4. every accepted message is inserted by one `INSERT … SELECT FROM UNNEST(…)`.
+//!
+//! Between (2) and (4) another node may commit the same nonce or id; the INSERT then fails with
+//! a unique violation, the transaction is rolled back (no seq was spent) and the whole batch is
+//! retried, now seeing that message in step 1. Deadlocks and serialization failures retry too.
+
+use std::collections::HashMap;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use atrium_core::model::{Message, NewMessage};
+
+use super::{PgStore, rows};
+use crate::columns::message_columns;
+use crate::store::{Committed, StoreError, StoreResult};
+use crate::{millis, sql_error};
+
+/// Attempts per batch when it collides with a concurrent writer.
+const MAX_ATTEMPTS: u32 = 4;
+
+/// SQLSTATEs after which re-running the whole transaction is the right answer.
+const RETRYABLE: &[&str] = &[
+    "23505", // unique_violation: a concurrent batch committed the same nonce or id
+    "40001", // serialization_failure
+    "40P01", // deadlock_detected
+];
+
+/// What became of one message of the batch while the transaction is open.
+enum Outcome {
+    /// Accepted: will be inserted with this seq.
+    Accepted {
+        seq: i64,
+    },
+    /// Same sender and nonce as an earlier accepted message of this batch.
+    SameAs(usize),
+    Done(StoreResult<Committed>),
+}
+
+impl PgStore {
+    pub(super) async fn commit_batch(
+        &self,
+        batch: &[NewMessage],
+    ) -> StoreResult<Vec<StoreResult<Committed>>> {
+        let mut attempt = 1;
+        loop {
+            match self.try_commit_batch(batch).await {
+                Ok(results) => return Ok(results),
+                Err(e) if attempt < MAX_ATTEMPTS && is_retryable(&e) => {
+                    tracing::debug!(attempt, error = %e, "message batch collided; retrying");
+                    attempt += 1;
+                }
+                Err(e) => return Err(sql_error::db(e)),
+            }
+        }
+    }
+
+    async fn try_commit_batch(
+        &self,
+        batch: &[NewMessage],
+    ) -> Result<Vec<StoreResult<Committed>>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut outcomes: Vec<Option<Outcome>> = (0..batch.len()).map(|_| None).collect();
+
+        // 1. Nonces this sender already used in an earlier transaction.
+        let stored = stored_duplicates(&mut tx, batch).await?;
+        for (i, msg) in batch.iter().enumerate() {
+            if let Some(nonce) = &msg.nonce
+                && let Some(original) = stored.get(&(msg.sender_id.as_uuid(), nonce.clone()))
+            {
+                outcomes[i] = Some(Outcome::Done(Ok(Committed::Duplicate(original.clone()))));
+            }
+        }
+
+        // 2. Validate the rest.
+        let candidates: Vec<usize> = (0..batch.len())
+            .filter(|&i| outcomes[i].is_none())
+            .collect();
+        let verdicts = validate(&mut tx, batch, &candidates).await?;
+        let mut accepted_ids: HashMap<Uuid, Uuid> = HashMap::new(); // id -> channel
+        let mut accepted_nonces: HashMap<(Uuid, &str), usize> = HashMap::new();
+        let mut per_channel: HashMap<Uuid, i64> = HashMap::new();
+        for &i in &candidates {
+            let msg = &batch[i];
+            let outcome = match verdicts.get(&i) {
+                None => Outcome::Done(Err(StoreError::NotFound)),
+                Some(v) if v.id_taken || accepted_ids.contains_key(&msg.id.as_uuid()) => {
+                    Outcome::Done(Err(StoreError::Conflict("message id".into())))
+                }
+                Some(v)
+                    if !v.reply_ok
+                        && msg.reply_to.is_none_or(|r| {
+                            accepted_ids.get(&r.as_uuid()) != Some(&msg.channel_id.as_uuid())
+                        }) =>
+                {
+                    Outcome::Done(Err(StoreError::NotFound))
+                }
+                Some(_) => {
+                    let earlier = msg
+                        .nonce
+                        .as_deref()
+                        .and_then(|n| accepted_nonces.get(&(msg.sender_id.as_uuid(), n)).copied());
+                    match earlier {
+                        Some(first) => Outcome::SameAs(first),
+                        None => {
+                            accepted_ids.insert(msg.id.as_uuid(), msg.channel_id.as_uuid());
+                            if let Some(n) = msg.nonce.as_deref() {
+                                accepted_nonces.insert((msg.sender_id.as_uuid(), n), i);
+                            }
+                            *per_channel.entry(msg.channel_id.as_uuid()).or_default() += 1;
+                            Outcome::Accepted { seq: 0 }
+                        }
+                    }
+                }
+            };
+            outcomes[i] = Some(outcome);
+        }
+
+        // 3. Reserve seqs: lock the channels in a fixed order, then advance each by its count.
+        let mut next_seq = reserve_seqs(&mut tx, &per_channel).await?;
+        for (i, outcome) in outcomes.iter_mut().enumerate() {
+            if let Some(Outcome::Accepted { seq }) = outcome {
+                let slot = next_seq
+                    .get_mut(&batch[i].channel_id.as_uuid())
+                    .ok_or_else(|| sqlx::Error::Protocol("channel vanished while locked".into()))?;
+                *seq = *slot;
+                *slot += 1;
+            }
+        }
+
+        // 4. Insert every accepted message in one statement.
+        insert_accepted(&mut tx, batch, &outcomes).await?;
+        tx.commit().await?;
+
+        Ok(resolve(batch, outcomes))
+    }
+}
+
+fn is_retryable(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|dbe| dbe.code())
+        .is_some_and(|code| RETRYABLE.contains(&code.as_ref()))
+}
+
+/// Messages already stored under the batch's (sender, nonce) pairs.
+async fn stored_duplicates(
+    tx: &mut sqlx::PgConnection,
+    batch: &[NewMessage],
+) -> Result<HashMap<(Uuid, String), Message>, sqlx::Error> {
+    let (senders, nonces): (Vec<Uuid>, Vec<&str>) = batch
+        .iter()
+        .filter_map(|m| Some((m.sender_id.as_uuid(), m.nonce.as_deref()?)))
+        .unzip();
+    if senders.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // `nonce IS NOT NULL` lets the planner use the partial (sender_id, nonce) index.
+    let found = sqlx::query(concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages WHERE nonce IS NOT NULL AND (sender_id, nonce) IN \
+         (SELECT * FROM UNNEST($1::uuid[], $2::text[]))"
+    ))
+    .bind(&senders)
+    .bind(&nonces)
+    .fetch_all(&mut *tx)
+    .await?;
+
+    let mut stored = HashMap::with_capacity(found.len());
+    for row in &found {
+        let message = rows::message(row).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        if let Some(nonce) = message.nonce.clone() {
+            stored.insert((message.sender_id.as_uuid(), nonce), message);
+        }
+    }
+    Ok(stored)
+}
+
+/// How one candidate fared in validation. Candidates whose channel is unknown, or whose sender
+/// is not a user of the channel's organization, have no verdict at all.
+struct Verdict {
+    id_taken: bool,
+    reply_ok: bool,
+}
+
+async fn validate(
+    tx: &mut sqlx::PgConnection,
+    batch: &[NewMessage],
+    candidates: &[usize],
+) -> Result<HashMap<usize, Verdict>, sqlx::Error> {
+    if candidates.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut idx = Vec::with_capacity(candidates.len());
+    let mut ids = Vec::with_capacity(candidates.len());
+    let mut channels = Vec::with_capacity(candidates.len());
+    let mut senders = Vec::with_capacity(candidates.len());
+    let mut replies = Vec::with_capacity(candidates.len());
+    for &i in candidates {
+        let m = &batch[i];
+        idx.push(i64::try_from(i).unwrap_or(i64::MAX));
+        ids.push(m.id.as_uuid());
+        channels.push(m.channel_id.as_uuid());
+        senders.push(m.sender_id.as_uuid());
+        replies.push(m.reply_to.map(|r| r.as_uuid()));
+    }
+    let rows: Vec<(i64, bool, bool)> = sqlx::query_as(
+        "SELECT v.i, \
+                EXISTS (SELECT 1 FROM messages x WHERE x.id = v.id), \
+                v.reply_to IS NULL OR EXISTS (SELECT 1 FROM messages r \
+                    WHERE r.id = v.reply_to AND r.channel_id = v.channel_id) \
+         FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[]) \
+              AS v(i, id, channel_id, sender_id, reply_to) \
+         JOIN channels c ON c.id = v.channel_id \
+         JOIN users u ON u.id = v.sender_id AND u.org_id = c.org_id",
+    )
+    .bind(&idx)
+    .bind(&ids)
+    .bind(&channels)
+    .bind(&senders)
+    .bind(&replies)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(i, id_taken, reply_ok)| {
+            Some((usize::try_from(i).ok()?, Verdict { id_taken, reply_ok }))
+        })
+        .collect())
+}
+
+/// Locks and advances each channel by its count; returns each channel's first new seq.
+async fn reserve_seqs(
+    tx: &mut sqlx::PgConnection,
+    per_channel: &HashMap<Uuid, i64>,
+) -> Result<HashMap<Uuid, i64>, sqlx::Error> {
+    if per_channel.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut channels: Vec<Uuid> = per_channel.keys().copied().collect();
+    channels.sort_unstable();
+    let counts: Vec<i64> = channels.iter().map(|c| per_channel[c]).collect();
+
+    sqlx::query("SELECT id FROM channels WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .bind(&channels)
+        .execute(&mut *tx)
+        .await?;
+    let advanced: Vec<(Uuid, i64)> = sqlx::query_as(
+        "UPDATE channels c SET last_seq = c.last_seq + v.n \
+         FROM UNNEST($1::uuid[], $2::bigint[]) AS v(id, n) \
+         WHERE c.id = v.id RETURNING c.id, c.last_seq",
+    )
+    .bind(&channels)
+    .bind(&counts)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(advanced
+        .into_iter()
+        .map(|(id, last)| (id, last - per_channel.get(&id).copied().unwrap_or(0) + 1))
+        .collect())
+}
+
+async fn insert_accepted(
+    tx: &mut sqlx::PgConnection,
+    batch: &[NewMessage],
+    outcomes: &[Option<Outcome>],
+) -> Result<(), sqlx::Error> {
+    let mut ids = Vec::new();
+    let mut channels = Vec::new();
+    let mut seqs = Vec::new();
+    let mut senders = Vec::new();
+    let mut bodies = Vec::new();
+    let mut replies = Vec::new();
+    let mut mentions = Vec::new();
+    let mut nonces = Vec::new();
+    let mut times = Vec::new();
+    for (msg, outcome) in batch.iter().zip(outcomes) {
+        if let Some(Outcome::Accepted { seq }) = outcome {
+            ids.push(msg.id.as_uuid());
+            channels.push(msg.channel_id.as_uuid());
+            seqs.push(*seq);
+            senders.push(msg.sender_id.as_uuid());
+            bodies.push(msg.body.as_str());
+            replies.push(msg.reply_to.map(|r| r.as_uuid()));
+            mentions.push(uuid_array_literal(&msg.mentions));
+            nonces.push(msg.nonce.as_deref());
+            times.push(millis::truncate(msg.created_at));
+        }
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    // Arrays of arrays do not UNNEST row by row, so mentions travel as array literals.
+    sqlx::query(
+        "INSERT INTO messages (id, channel_id, seq, sender_id, body, reply_to, mentions, nonce, \
+                               created_at) \
+         SELECT v.id, v.channel_id, v.seq, v.sender_id, v.body, v.reply_to, v.mentions::uuid[], \
+                v.nonce, v.created_at \
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], $5::text[], $6::uuid[], \
+                     $7::text[], $8::text[], $9::timestamptz[]) \
+              AS v(id, channel_id, seq, sender_id, body, reply_to, mentions, nonce, created_at)",
+    )
+    .bind(&ids)
+    .bind(&channels)
+    .bind(&seqs)
+    .bind(&senders)
+    .bind(&bodies)
+    .bind(&replies)
+    .bind(&mentions)
+    .bind(&nonces)
+    .bind(&times)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// `{id,id}`: hyphenated UUIDs contain nothing that needs quoting in an array literal.
+fn uuid_array_literal(ids: &[atrium_core::ids::UserId]) -> String {
+    let inner: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+/// Turns the outcomes of a committed transaction into the per-message results.
+fn resolve(batch: &[NewMessage], outcomes: Vec<Option<Outcome>>) -> Vec<StoreResult<Committed>> {
+    let stored = |msg: &NewMessage, seq: i64| Message {
+        id: msg.id,
+        channel_id: msg.channel_id,
+        seq,
+        sender_id: msg.sender_id,
+        body: msg.body.clone(),
+        reply_to: msg.reply_to,
+        mentions: msg.mentions.clone(),
+        nonce: msg.nonce.clone(),
+        created_at: millis::truncate(msg.created_at),
+        edited_at: None::<OffsetDateTime>,
+        deleted: false,
+    };
+    let seqs: Vec<Option<i64>> = outcomes
+        .iter()
+        .map(|o| match o {
+            Some(Outcome::Accepted { seq }) => Some(*seq),
+            _ => None,
+        })
+        .collect();
+    outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(i, outcome)| match outcome {
+            Some(Outcome::Accepted { seq }) => Ok(Committed::New(stored(&batch[i], seq))),
+            Some(Outcome::SameAs(first)) => match seqs.get(first).copied().flatten() {
+                Some(seq) => Ok(Committed::Duplicate(stored(&batch[first], seq))),
+                None => Err(StoreError::Database(
+                    "duplicate of an unstored message".into(),
+                )),
+            },
+            Some(Outcome::Done(result)) => result,
+            None => Err(StoreError::Database("message was not processed".into())),
+        })
+        .collect()
+}

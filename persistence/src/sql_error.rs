@@ -1,0 +1,55 @@
+//! Turning sqlx errors into [`StoreError`]s.
+//!
+//! Callers need to tell "you picked a taken username" from "the database is down", so every
+//! write names the uniqueness rules it can break. SQLite reports the clashing columns in its
+//! message (`UNIQUE constraint failed: users.username_key`), PostgreSQL reports the index name
+//! (`users_username_key`); both contain the column name, which is what we match on.
+
+use crate::store::StoreError;
+
+/// A failed read or an unexpected failure.
+pub(crate) fn db(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        other => StoreError::Database(other.to_string()),
+    }
+}
+
+/// A failed write. `uniques` maps a column-name fragment to the conflict name reported to the
+/// caller; a unique violation matching none of them is reported as `Conflict(fallback)`. A
+/// foreign-key violation means a referenced record is missing, which callers see as NotFound.
+pub(crate) fn write(e: sqlx::Error, fallback: &str, uniques: &[(&str, &str)]) -> StoreError {
+    if let Some(dbe) = e.as_database_error() {
+        if dbe.is_unique_violation() {
+            let what = dbe.constraint().unwrap_or_else(|| dbe.message());
+            let name = uniques
+                .iter()
+                .find(|(fragment, _)| what.contains(fragment))
+                .map_or(fallback, |(_, name)| name);
+            return StoreError::Conflict(name.to_owned());
+        }
+        if dbe.is_foreign_key_violation() {
+            return StoreError::NotFound;
+        }
+    }
+    db(e)
+}
+
+/// Whether `e` is a unique violation (used where a clash is an expected outcome, not an error).
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|dbe| dbe.is_unique_violation())
+}
+
+/// Whether `e` is a constraint failure that concerns one record only (a missing referenced row,
+/// a broken CHECK), as opposed to a failure of the connection or the database as a whole.
+pub(crate) fn is_row_constraint(e: &sqlx::Error) -> bool {
+    e.as_database_error().is_some_and(|dbe| {
+        dbe.is_unique_violation() || dbe.is_foreign_key_violation() || dbe.is_check_violation()
+    })
+}
+
+/// A value read from the database that does not map back to a domain value.
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
