@@ -1,0 +1,496 @@
+//! The snapshot byte layout (format version 1). `docs/spatial.md` is the normative description;
+//! in short:
+//!
+//! ```text
+//! u8      header: bits 0–3 format version (1), bit 4 set when a baseline follows
+//! varint  tick
+//! varint  tick − baseline                       (only with bit 4; ≥ 1)
+//! u8      part index, u8 part count             (index < count, count ≥ 1)
+//! varint  removed count, then each removed id as a varint gap from the previous id (from 0)
+//! varint  change count, then per change:
+//!   varint  id gap from the previous change's id (from 0; ≥ 1, so ids strictly ascend)
+//!   u8      mask: 0x80 = full state; otherwise bit 0 x, 1 y, 2 z, 3 yaw, 4 flags changed
+//!   full:   varint x, varint y, varint z, u16 yaw (little endian), u8 flags
+//!   delta:  zigzag varint dx / dy / dz, zigzag varint dyaw, u8 flags — only those in the mask
+//! ```
+//!
+//! Varints are unsigned LEB128 (7 bits per byte, low first, high bit = more). Zigzag maps
+//! 0, −1, 1, −2, … to 0, 1, 2, 3, … so small moves in either direction take one byte.
+
+use thiserror::Error;
+
+use super::{AvatarChange, AvatarDelta, AvatarState, SnapshotPart};
+use crate::ids::AvatarId;
+
+/// The format version written in every header.
+pub const SNAPSHOT_FORMAT_VERSION: u8 = 1;
+
+const VERSION_MASK: u8 = 0x0f;
+const HAS_BASELINE: u8 = 0x10;
+const FULL: u8 = 0x80;
+const DX: u8 = 1;
+const DY: u8 = 1 << 1;
+const DZ: u8 = 1 << 2;
+const DYAW: u8 = 1 << 3;
+const DFLAGS: u8 = 1 << 4;
+const DELTA_BITS: u8 = DX | DY | DZ | DYAW | DFLAGS;
+
+/// Bytes that are not a valid snapshot part. Every malformed input maps to one of these; decoding
+/// never panics and never allocates more than the input's length justifies.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The input ended in the middle of a field.
+    #[error("snapshot truncated")]
+    Truncated,
+    /// A version this decoder does not know.
+    #[error("unsupported snapshot format version {0}")]
+    Version(u8),
+    /// A varint longer than its type allows.
+    #[error("varint overflow")]
+    VarintOverflow,
+    /// Inconsistent header or entries (zero part count, index ≥ count, zero baseline distance,
+    /// ids not ascending, unknown mask bits, counts larger than the input).
+    #[error("malformed snapshot: {0}")]
+    Malformed(&'static str),
+    /// Bytes left after the last entry.
+    #[error("trailing bytes after the snapshot")]
+    TrailingBytes,
+}
+
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+pub(crate) fn varint_len(mut value: u64) -> usize {
+    let mut len = 1;
+    while value >= 0x80 {
+        value >>= 7;
+        len += 1;
+    }
+    len
+}
+
+fn zigzag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
+}
+
+fn unzigzag(value: u64) -> i64 {
+    ((value >> 1) as i64) ^ -((value & 1) as i64)
+}
+
+/// Writes one change; `prev` is the previous change's id in this part (0 for the first).
+pub(crate) fn put_change(out: &mut Vec<u8>, prev: AvatarId, change: &AvatarChange) {
+    put_varint(out, u64::from(change.id().0.wrapping_sub(prev.0)));
+    match change {
+        AvatarChange::Full(s) => {
+            out.push(FULL);
+            put_varint(out, u64::from(s.x));
+            put_varint(out, u64::from(s.y));
+            put_varint(out, u64::from(s.z));
+            out.extend_from_slice(&s.yaw.to_le_bytes());
+            out.push(s.flags);
+        }
+        AvatarChange::Delta(d) => {
+            let mut mask = 0;
+            for (bit, present) in [
+                (DX, d.dx.is_some()),
+                (DY, d.dy.is_some()),
+                (DZ, d.dz.is_some()),
+                (DYAW, d.dyaw.is_some()),
+                (DFLAGS, d.flags.is_some()),
+            ] {
+                if present {
+                    mask |= bit;
+                }
+            }
+            out.push(mask);
+            for axis in [d.dx, d.dy, d.dz].into_iter().flatten() {
+                put_varint(out, zigzag(i64::from(axis)));
+            }
+            if let Some(dyaw) = d.dyaw {
+                put_varint(out, zigzag(i64::from(dyaw)));
+            }
+            if let Some(flags) = d.flags {
+                out.push(flags);
+            }
+        }
+    }
+}
+
+/// Writes the header fields that precede the removed list.
+pub(crate) fn put_header(out: &mut Vec<u8>, part: &SnapshotPart) {
+    let mut header = SNAPSHOT_FORMAT_VERSION;
+    if part.baseline.is_some() {
+        header |= HAS_BASELINE;
+    }
+    out.push(header);
+    put_varint(out, part.tick);
+    if let Some(baseline) = part.baseline {
+        put_varint(out, part.tick.saturating_sub(baseline));
+    }
+    out.push(part.part);
+    out.push(part.parts);
+}
+
+/// Appends the encoding of `part` to `out`. Ids in `removed` and `changes` must ascend (the
+/// simulation always produces them so); the encoder does not sort.
+pub fn encode_part(part: &SnapshotPart, out: &mut Vec<u8>) {
+    put_header(out, part);
+    put_varint(out, part.removed.len() as u64);
+    let mut prev = AvatarId(0);
+    for id in &part.removed {
+        put_varint(out, u64::from(id.0.wrapping_sub(prev.0)));
+        prev = *id;
+    }
+    put_varint(out, part.changes.len() as u64);
+    let mut prev = AvatarId(0);
+    for change in &part.changes {
+        put_change(out, prev, change);
+        prev = change.id();
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn remaining(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        let byte = *self.bytes.get(self.at).ok_or(DecodeError::Truncated)?;
+        self.at += 1;
+        Ok(byte)
+    }
+
+    fn varint(&mut self) -> Result<u64, DecodeError> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.u8()?;
+            let bits = u64::from(byte & 0x7f);
+            if shift == 63 && bits > 1 {
+                return Err(DecodeError::VarintOverflow);
+            }
+            value |= bits << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(DecodeError::VarintOverflow)
+    }
+
+    fn varint_u32(&mut self) -> Result<u32, DecodeError> {
+        u32::try_from(self.varint()?).map_err(|_| DecodeError::VarintOverflow)
+    }
+
+    fn zigzag_i32(&mut self) -> Result<i32, DecodeError> {
+        i32::try_from(unzigzag(self.varint()?)).map_err(|_| DecodeError::VarintOverflow)
+    }
+
+    /// A count of items that each take at least `min_item_bytes`, bounded by what is left.
+    fn count(&mut self, min_item_bytes: usize) -> Result<usize, DecodeError> {
+        let count = usize::try_from(self.varint()?).map_err(|_| DecodeError::VarintOverflow)?;
+        if count > self.remaining() / min_item_bytes {
+            return Err(DecodeError::Malformed("count larger than the input"));
+        }
+        Ok(count)
+    }
+
+    fn next_id(&mut self, prev: u32) -> Result<AvatarId, DecodeError> {
+        let gap = self.varint_u32()?;
+        if gap == 0 {
+            return Err(DecodeError::Malformed("avatar ids must strictly ascend"));
+        }
+        prev.checked_add(gap)
+            .map(AvatarId)
+            .ok_or(DecodeError::Malformed("avatar id overflow"))
+    }
+}
+
+/// Decodes one snapshot part.
+pub fn decode_part(bytes: &[u8]) -> Result<SnapshotPart, DecodeError> {
+    let mut r = Reader { bytes, at: 0 };
+    let header = r.u8()?;
+    let version = header & VERSION_MASK;
+    if version != SNAPSHOT_FORMAT_VERSION {
+        return Err(DecodeError::Version(version));
+    }
+    if header & !(VERSION_MASK | HAS_BASELINE) != 0 {
+        return Err(DecodeError::Malformed("unknown header bits"));
+    }
+    let tick = r.varint()?;
+    let baseline = if header & HAS_BASELINE != 0 {
+        let back = r.varint()?;
+        if back == 0 || back > tick {
+            return Err(DecodeError::Malformed("baseline must precede the tick"));
+        }
+        Some(tick - back)
+    } else {
+        None
+    };
+    let part = r.u8()?;
+    let parts = r.u8()?;
+    if parts == 0 || part >= parts {
+        return Err(DecodeError::Malformed("part index out of range"));
+    }
+    let removed_count = r.count(1)?;
+    let mut removed = Vec::with_capacity(removed_count);
+    let mut prev = 0;
+    for _ in 0..removed_count {
+        let id = r.next_id(prev)?;
+        removed.push(id);
+        prev = id.0;
+    }
+    let change_count = r.count(2)?;
+    let mut changes = Vec::with_capacity(change_count);
+    let mut prev = 0;
+    for _ in 0..change_count {
+        let id = r.next_id(prev)?;
+        prev = id.0;
+        let mask = r.u8()?;
+        if mask == FULL {
+            let (x, y, z) = (r.varint_u32()?, r.varint_u32()?, r.varint_u32()?);
+            let yaw = u16::from_le_bytes([r.u8()?, r.u8()?]);
+            let flags = r.u8()?;
+            changes.push(AvatarChange::Full(AvatarState {
+                id,
+                x,
+                y,
+                z,
+                yaw,
+                flags,
+            }));
+        } else if mask & !DELTA_BITS == 0 && mask != 0 {
+            let mut delta = AvatarDelta {
+                id,
+                ..AvatarDelta::default()
+            };
+            if mask & DX != 0 {
+                delta.dx = Some(r.zigzag_i32()?);
+            }
+            if mask & DY != 0 {
+                delta.dy = Some(r.zigzag_i32()?);
+            }
+            if mask & DZ != 0 {
+                delta.dz = Some(r.zigzag_i32()?);
+            }
+            if mask & DYAW != 0 {
+                let dyaw = r.zigzag_i32()?;
+                delta.dyaw = Some(
+                    i16::try_from(dyaw).map_err(|_| DecodeError::Malformed("yaw delta range"))?,
+                );
+            }
+            if mask & DFLAGS != 0 {
+                delta.flags = Some(r.u8()?);
+            }
+            changes.push(AvatarChange::Delta(delta));
+        } else {
+            return Err(DecodeError::Malformed("bad change mask"));
+        }
+    }
+    if r.remaining() != 0 {
+        return Err(DecodeError::TrailingBytes);
+    }
+    Ok(SnapshotPart {
+        tick,
+        baseline,
+        part,
+        parts,
+        removed,
+        changes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn full(id: u32, x: u32, y: u32, z: u32, yaw: u16, flags: u8) -> AvatarChange {
+        AvatarChange::Full(AvatarState {
+            id: AvatarId(id),
+            x,
+            y,
+            z,
+            yaw,
+            flags,
+        })
+    }
+
+    fn sample() -> SnapshotPart {
+        SnapshotPart {
+            tick: 1234,
+            baseline: Some(1230),
+            part: 1,
+            parts: 3,
+            removed: vec![AvatarId(2), AvatarId(300)],
+            changes: vec![
+                full(5, 0, 0, 99_999, 65_535, 7),
+                AvatarChange::Delta(AvatarDelta {
+                    id: AvatarId(6),
+                    dx: Some(-3),
+                    dy: None,
+                    dz: Some(250),
+                    dyaw: Some(-32_768),
+                    flags: Some(0),
+                }),
+            ],
+        }
+    }
+
+    #[test]
+    fn round_trips_a_sample() {
+        let mut bytes = Vec::new();
+        encode_part(&sample(), &mut bytes);
+        assert_eq!(decode_part(&bytes), Ok(sample()));
+    }
+
+    #[test]
+    fn layout_of_a_small_full_snapshot_is_as_documented() {
+        let part = SnapshotPart {
+            tick: 300,
+            baseline: None,
+            part: 0,
+            parts: 1,
+            removed: vec![],
+            changes: vec![full(1, 150, 0, 200, 0x4000, 2)],
+        };
+        let mut bytes = Vec::new();
+        encode_part(&part, &mut bytes);
+        #[rustfmt::skip]
+        let expected = [
+            0x01,             // version 1, no baseline
+            0xac, 0x02,       // tick 300
+            0x00, 0x01,       // part 0 of 1
+            0x00,             // no removals
+            0x01,             // one change
+            0x01, 0x80,       // id gap 1, full state
+            0x96, 0x01,       // x 150
+            0x00,             // y 0
+            0xc8, 0x01,       // z 200
+            0x00, 0x40,       // yaw 0x4000 (a quarter turn), little endian
+            0x02,             // flags: seated
+        ];
+        assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn malformed_inputs_are_errors_not_panics() {
+        let mut good = Vec::new();
+        encode_part(&sample(), &mut good);
+        for cut in 0..good.len() {
+            assert!(decode_part(&good[..cut]).is_err(), "prefix of {cut} bytes");
+        }
+        let mut trailing = good.clone();
+        trailing.push(0);
+        assert_eq!(decode_part(&trailing), Err(DecodeError::TrailingBytes));
+        assert_eq!(decode_part(&[0x02]), Err(DecodeError::Version(2)));
+        // part 3 of 3
+        assert!(matches!(
+            decode_part(&[0x01, 0x01, 0x03, 0x03, 0x00, 0x00]),
+            Err(DecodeError::Malformed(_))
+        ));
+        // a count of a billion items in a six-byte input
+        assert!(matches!(
+            decode_part(&[0x01, 0x01, 0x00, 0x01, 0x80, 0x94, 0xeb, 0xdc, 0x03]),
+            Err(DecodeError::Malformed(_))
+        ));
+        // an 11-byte varint
+        assert_eq!(
+            decode_part(&[
+                0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f
+            ]),
+            Err(DecodeError::VarintOverflow)
+        );
+    }
+
+    fn arb_change() -> impl Strategy<Value = (u32, AvatarChange)> {
+        let full = (
+            any::<u32>(),
+            any::<u32>(),
+            any::<u32>(),
+            any::<u16>(),
+            any::<u8>(),
+        )
+            .prop_map(|(x, y, z, yaw, flags)| {
+                AvatarChange::Full(AvatarState {
+                    id: AvatarId(0),
+                    x,
+                    y,
+                    z,
+                    yaw,
+                    flags,
+                })
+            });
+        let delta = (
+            proptest::option::of(any::<i32>()),
+            proptest::option::of(any::<i32>()),
+            proptest::option::of(any::<i32>()),
+            proptest::option::of(any::<i16>()),
+            proptest::option::of(any::<u8>()),
+        )
+            .prop_filter("a delta changes something", |d| {
+                d.0.is_some() || d.1.is_some() || d.2.is_some() || d.3.is_some() || d.4.is_some()
+            })
+            .prop_map(|(dx, dy, dz, dyaw, flags)| {
+                AvatarChange::Delta(AvatarDelta {
+                    id: AvatarId(0),
+                    dx,
+                    dy,
+                    dz,
+                    dyaw,
+                    flags,
+                })
+            });
+        (1u32..1000, prop_oneof![full, delta])
+    }
+
+    proptest! {
+        #[test]
+        fn any_part_round_trips(
+            tick in 1u64..u64::MAX / 2,
+            back in proptest::option::of(1u64..1000),
+            gaps in proptest::collection::vec(1u32..1000, 0..20),
+            changes in proptest::collection::vec(arb_change(), 0..40),
+        ) {
+            let mut id = 0;
+            let removed = gaps.iter().map(|g| { id += g; AvatarId(id) }).collect();
+            let mut id = 0;
+            let changes = changes
+                .into_iter()
+                .map(|(gap, mut change)| {
+                    id += gap;
+                    match &mut change {
+                        AvatarChange::Full(s) => s.id = AvatarId(id),
+                        AvatarChange::Delta(d) => d.id = AvatarId(id),
+                    }
+                    change
+                })
+                .collect();
+            let part = SnapshotPart {
+                tick,
+                baseline: back.map(|b| tick.saturating_sub(b)).filter(|b| *b < tick),
+                part: 0,
+                parts: 1,
+                removed,
+                changes,
+            };
+            let mut bytes = Vec::new();
+            encode_part(&part, &mut bytes);
+            prop_assert_eq!(decode_part(&bytes), Ok(part));
+        }
+
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = decode_part(&bytes);
+        }
+    }
+}
