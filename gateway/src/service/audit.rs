@@ -7,9 +7,8 @@ use atrium_core::ids::{OrgId, UserId};
 use atrium_core::model::AuditEntry;
 use atrium_persistence::store::{AuditFilter, Page, Paged, Store};
 use serde_json::Value;
-use time::OffsetDateTime;
 
-use super::{Caller, ServiceResult};
+use super::{Caller, ServiceResult, clock};
 
 /// The actions we record. A filter may name one exactly or a prefix such as `auth.*`.
 pub mod actions {
@@ -46,7 +45,7 @@ pub async fn record(store: &dyn Store, event: AuditEvent<'_>) {
         action: event.action.to_owned(),
         target: event.target,
         detail: event.detail,
-        at: OffsetDateTime::now_utc(),
+        at: clock::now(),
     };
     if let Err(e) = store.append_audit(&entry).await {
         tracing::error!(action = %entry.action, error = %e, "could not write audit entry");

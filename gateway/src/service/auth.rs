@@ -13,6 +13,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::audit::{self, AuditEvent, actions};
+use super::clock;
 use super::hashing::verify_password;
 use super::users::{NewAccount, create_account};
 use super::{Caller, ServiceError, ServiceResult};
@@ -50,7 +51,7 @@ pub async fn register(state: &AppState, account: NewAccount) -> ServiceResult<To
         },
     )
     .await;
-    issue_pair(state, user, TokenFamilyId::new(), OffsetDateTime::now_utc()).await
+    issue_pair(state, user, TokenFamilyId::new(), clock::now()).await
 }
 
 /// Logs in by username or e-mail address.
@@ -101,7 +102,7 @@ pub async fn login(state: &AppState, login: &str, password: &str) -> ServiceResu
         },
     )
     .await;
-    issue_pair(state, user, TokenFamilyId::new(), OffsetDateTime::now_utc()).await
+    issue_pair(state, user, TokenFamilyId::new(), clock::now()).await
 }
 
 /// Records a failed login. Unknown names are logged against the default organization without the
@@ -123,7 +124,7 @@ async fn failed_login(state: &AppState, user: Option<&User>, reason: &str) {
 /// Exchanges a refresh token for a new pair, rotating it.
 pub async fn refresh(state: &AppState, refresh_token: &str) -> ServiceResult<TokenPair> {
     let store = state.store.as_ref();
-    let now = OffsetDateTime::now_utc();
+    let now = clock::now();
     let hash = hash_refresh_token(refresh_token);
     let stored = match store.get_refresh_token(&hash).await {
         Ok(t) => t,
@@ -233,7 +234,7 @@ pub async fn logout(state: &AppState, refresh_token: &str) -> ServiceResult<()> 
 pub async fn authenticate(state: &AppState, access_token: &str) -> ServiceResult<Caller> {
     let claims = state
         .tokens
-        .verify(access_token, OffsetDateTime::now_utc())
+        .verify(access_token, clock::now())
         .map_err(|e| match e {
             AccessTokenError::Expired => {
                 ServiceError::TokenExpired("access token expired; refresh it".into())

@@ -12,9 +12,9 @@ use atrium_core::ids::{ChannelId, UserId};
 use atrium_core::model::{Channel, ChannelKind, ChannelMember, MemberRole, Message};
 use atrium_persistence::store::{ChannelView, Store, StoreError};
 use serde_json::json;
-use time::OffsetDateTime;
 
 use super::audit::{self, AuditEvent, actions};
+use super::clock;
 use super::error::OrNotFound;
 use super::users::user_in_org;
 use super::{Caller, ServiceError, ServiceResult};
@@ -52,7 +52,7 @@ pub async fn create(
         name,
         kind,
         created_by: caller.id(),
-        created_at: OffsetDateTime::now_utc(),
+        created_at: clock::now(),
         last_seq: 0,
     };
     store.create_channel(&channel).await?;
@@ -196,7 +196,7 @@ pub async fn open_direct(
         name: names.join(", "),
         kind: ChannelKind::Direct,
         created_by: caller.id(),
-        created_at: OffsetDateTime::now_utc(),
+        created_at: clock::now(),
         last_seq: 0,
     };
     store.create_channel(&channel).await?;

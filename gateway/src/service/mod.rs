@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod caller;
 pub mod channels;
+pub mod clock;
 pub mod error;
 pub mod hashing;
 pub mod orgs;

@@ -1,9 +1,9 @@
 //! The default organization every install starts with.
 
+use super::clock;
 use atrium_core::ids::OrgId;
 use atrium_core::model::Organization;
 use atrium_persistence::store::{Store, StoreError, StoreResult};
-use time::OffsetDateTime;
 
 /// Slug of the organization that users join when they register without an invitation.
 pub const DEFAULT_ORG_SLUG: &str = "default";
@@ -22,7 +22,7 @@ pub async fn ensure_default_org(store: &dyn Store) -> StoreResult<Organization> 
         id: OrgId::new(),
         slug: DEFAULT_ORG_SLUG.to_owned(),
         name: DEFAULT_ORG_NAME.to_owned(),
-        created_at: OffsetDateTime::now_utc(),
+        created_at: clock::now(),
     };
     match store.create_org(&org).await {
         Ok(()) => Ok(org),

@@ -7,9 +7,9 @@ use atrium_core::model::{Organization, User};
 use atrium_core::rbac::Role;
 use atrium_persistence::store::{Page, Paged, Store, StoreError};
 use serde_json::json;
-use time::OffsetDateTime;
 
 use super::audit::{self, AuditEvent, actions};
+use super::clock;
 use super::error::OrNotFound;
 use super::hashing::hash_password;
 use super::orgs::{DEFAULT_ORG_SLUG, ensure_default_org};
@@ -83,7 +83,7 @@ pub(crate) async fn create_account(
         password_hash,
         role,
         active: true,
-        created_at: OffsetDateTime::now_utc(),
+        created_at: clock::now(),
     };
     match store.create_user(&user).await {
         Ok(()) => Ok(user),
