@@ -13,6 +13,7 @@ pub mod channel;
 pub mod committer;
 pub mod config;
 pub mod context;
+pub mod llm;
 pub mod outbox;
 pub mod presence;
 pub mod realtime;
