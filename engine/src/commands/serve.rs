@@ -1,0 +1,100 @@
+//! `atrium serve`: one running node.
+//!
+//! Start-up order: database (migrated) → HTTP state (default organization, JWT secret) → group
+//! commit writer → HTTP listener. Shutdown runs the same list backwards: stop accepting, finish
+//! in-flight requests, drain the writer, close the database.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use atrium_gateway::AppState;
+use atrium_persistence::MessageWriter;
+use atrium_persistence::store::Store;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+
+/// A node that is listening. Tests start one on port 0 and stop it through `shutdown`.
+pub struct Node {
+    pub http_addr: SocketAddr,
+    pub store: Arc<dyn Store>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Node {
+    /// Builds every part and starts listening; returns once the listener is bound.
+    pub async fn start(config: Config, shutdown: CancellationToken) -> anyhow::Result<Self> {
+        let store = super::open_migrated(&config.database_url).await?;
+        let state = AppState::new(store.clone(), config.http.clone())
+            .await
+            .context("cannot prepare the HTTP control plane")?;
+        if store.count_users().await? == 0 {
+            print_first_admin_hint(config.http_addr);
+        }
+        let writer = MessageWriter::spawn(store.clone(), Default::default());
+
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.http_addr))?;
+        let http_addr = listener.local_addr()?;
+        tracing::info!(%http_addr, backend = store.backend(), "atrium node listening");
+
+        let app = atrium_gateway::router(state);
+        let grace = Duration::from_secs(config.shutdown_grace_secs);
+        let stop = shutdown.clone();
+        let task_store = store.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+                .context("HTTP server failed")?;
+            tracing::info!("listener closed; draining the message writer");
+            if tokio::time::timeout(grace, writer.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!(?grace, "message writer did not drain in time");
+            }
+            task_store.close().await;
+            tracing::info!("stopped");
+            Ok(())
+        });
+        Ok(Self {
+            http_addr,
+            store,
+            shutdown,
+            task,
+        })
+    }
+
+    /// Asks the node to stop (the same path as SIGTERM).
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Waits until the node has stopped.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("node task panicked")?
+    }
+}
+
+/// Runs a node until SIGINT/SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let node = Node::start(config, crate::shutdown::shutdown_token()).await?;
+    node.wait().await
+}
+
+fn print_first_admin_hint(addr: SocketAddr) {
+    tracing::info!("no users yet");
+    println!(
+        "\nThis install has no users yet. Create the first administrator with\n\
+         \n    atrium user create --admin --username NAME --email ADDRESS --password-stdin\n\
+         \nor register through the API (the first account becomes the administrator):\n\
+         \n    curl -s http://{addr}/api/v1/auth/register -H 'content-type: application/json' \\\n\
+         \x20     -d '{{\"username\":\"NAME\",\"email\":\"ADDRESS\",\"password\":\"…\"}}'\n"
+    );
+}
