@@ -15,6 +15,7 @@ on_both_backends!(
     first_user_is_admin_and_others_are_users,
     login_by_username_or_email_and_me,
     refresh_rotates_and_reuse_revokes_the_family,
+    concurrent_refreshes_with_one_token_count_as_reuse,
     logout_revokes_the_family,
     bad_credentials_are_refused_alike,
     registration_rules,
@@ -119,6 +120,38 @@ async fn refresh_rotates_and_reuse_revokes_the_family(node: &TestNode) {
     )
     .await
     .assert_error(401, "unauthorized");
+}
+
+async fn concurrent_refreshes_with_one_token_count_as_reuse(node: &TestNode) {
+    node.register("dora").await;
+    let login = Session::from_reply(&node.login("dora").await);
+    let body = json!({ "refresh_token": login.refresh });
+    let (a, b) = tokio::join!(
+        node.post("/api/v1/auth/refresh", None, body.clone()),
+        node.post("/api/v1/auth/refresh", None, body.clone()),
+    );
+    // Whatever the interleaving, at least one is refused as reuse, and the family is revoked:
+    // a pair handed out to the other one (if it finished first) is dead too.
+    assert!(
+        a.status == 401 || b.status == 401,
+        "{} / {}",
+        a.text,
+        b.text
+    );
+    for reply in [&a, &b] {
+        if reply.status == 200 {
+            let successor = Session::from_reply(reply);
+            node.post(
+                "/api/v1/auth/refresh",
+                None,
+                json!({ "refresh_token": successor.refresh }),
+            )
+            .await
+            .assert_error(401, "unauthorized");
+        } else {
+            reply.assert_error(401, "unauthorized");
+        }
+    }
 }
 
 async fn logout_revokes_the_family(node: &TestNode) {

@@ -29,6 +29,17 @@ async fn create(node: &TestNode, who: &Session, name: &str, kind: &str) -> Strin
     r.assert_status(201)["id"].as_str().unwrap().to_owned()
 }
 
+/// `by` adds `who` to channel `ch`, which must succeed.
+async fn add_member(node: &TestNode, by: &Session, ch: &str, who: &Session) {
+    node.post(
+        &format!("/api/v1/channels/{ch}/members"),
+        by.token(),
+        json!({ "user_id": who.user_id }),
+    )
+    .await
+    .assert_status(200);
+}
+
 fn ids(list: &Value) -> Vec<String> {
     list["items"]
         .as_array()
@@ -242,13 +253,7 @@ async fn org_channels_can_be_joined_by_anyone(node: &TestNode) {
     )
     .await
     .assert_error(403, "forbidden");
-    node.post(
-        &format!("/api/v1/channels/{ch}/members"),
-        carol.token(),
-        json!({ "user_id": carol.user_id }),
-    )
-    .await
-    .assert_status(200);
+    add_member(node, &carol, &ch, &carol).await;
     assert_eq!(
         ids(node
             .get("/api/v1/channels", carol.token())
@@ -349,13 +354,7 @@ async fn history_pages_and_unread_counts(node: &TestNode) {
     let carol = node.register("carol").await;
     let dave = node.register("dave").await;
     let ch = create(node, &bob, "log", "group").await;
-    node.post(
-        &format!("/api/v1/channels/{ch}/members"),
-        bob.token(),
-        json!({ "user_id": carol.user_id }),
-    )
-    .await
-    .assert_status(200);
+    add_member(node, &bob, &ch, &carol).await;
     for i in 1..=5 {
         store_message(node, &ch, &bob.user_id, &format!("message {i}")).await;
     }
@@ -418,13 +417,7 @@ async fn search_covers_only_my_channels(node: &TestNode) {
     let carol = node.register("carol").await;
     let shared = create(node, &bob, "shared", "group").await;
     let private = create(node, &bob, "private", "group").await;
-    node.post(
-        &format!("/api/v1/channels/{shared}/members"),
-        bob.token(),
-        json!({ "user_id": carol.user_id }),
-    )
-    .await
-    .assert_status(200);
+    add_member(node, &bob, &shared, &carol).await;
     store_message(node, &shared, &bob.user_id, "the quick brown fox jumps").await;
     store_message(node, &shared, &bob.user_id, "over the lazy dog").await;
     store_message(node, &private, &bob.user_id, "a secret fox plan").await;

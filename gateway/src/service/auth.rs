@@ -26,6 +26,10 @@ const LOGIN_MAX: usize = atrium_core::auth::credentials::EMAIL_MAX;
 /// the response does not reveal whether the account exists.
 const BAD_CREDENTIALS: &str = "invalid username or password";
 
+/// The answer to a refresh token presented a second time.
+const REUSED: &str =
+    "refresh token was already used; every session of this login has been signed out";
+
 /// What a successful login, registration or refresh returns.
 #[derive(Clone, Debug)]
 pub struct TokenPair {
@@ -167,7 +171,16 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ServiceResult<Tok
             "this account is deactivated".into(),
         ));
     }
-    issue_pair(state, user, stored.family_id, now).await
+    let pair = issue_pair(state, user, stored.family_id, now).await?;
+    // A concurrent reuse of the same token may have revoked the family between our rotation and
+    // the insert of the successor, which that revocation could not see. Re-reading the token we
+    // rotated closes the gap: if it is revoked now, revoke again (this time covering the
+    // successor) and refuse.
+    if store.get_refresh_token(&hash).await?.revoked {
+        store.revoke_token_family(stored.family_id).await?;
+        return Err(ServiceError::Unauthorized(REUSED.into()));
+    }
+    Ok(pair)
 }
 
 /// Revokes the family of a re-presented token and builds the error for the caller.
@@ -192,9 +205,7 @@ async fn reuse_detected(state: &AppState, stored: &RefreshToken) -> ServiceError
         },
     )
     .await;
-    ServiceError::Unauthorized(
-        "refresh token was already used; every session of this login has been signed out".into(),
-    )
+    ServiceError::Unauthorized(REUSED.into())
 }
 
 /// Ends a login: revokes the refresh token's whole family.
