@@ -6,7 +6,7 @@
 //! thread blocks on the input channel until the next deadline, so inputs are queued as they
 //! arrive and applied together at the start of the next tick. Pacing is in [`TickPacer`].
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
@@ -176,9 +176,11 @@ impl SpatialDriver {
         let simulation = Simulation::new(config)?;
         let capacity = simulation.config().input_queue_capacity;
         let (tx, rx) = mpsc::sync_channel(capacity);
+        // The schedule starts now, not whenever the thread gets to run.
+        let pacer = TickPacer::new(clock.now(), simulation.config().tick_period());
         let thread = thread::Builder::new()
             .name(DRIVER_THREAD_NAME.into())
-            .spawn(move || run(simulation, rx, sink, clock))
+            .spawn(move || run(simulation, pacer, rx, sink, clock))
             .map_err(DriverError::Spawn)?;
         Ok(Self {
             handle: SpatialHandle { tx },
@@ -231,17 +233,17 @@ pub enum DriverError {
 
 fn run(
     mut simulation: Simulation,
+    mut pacer: TickPacer,
     rx: Receiver<DriverMsg>,
     mut sink: impl OutputSink,
     clock: impl Clock,
 ) -> DriverReport {
-    let period = simulation.config().tick_period();
-    let mut pacer = TickPacer::new(clock.now(), period);
     let mut skipped_total = 0u64;
     tracing::info!(
         tick_hz = simulation.config().tick_hz,
         "spatial driver started"
     );
+    let drain_limit = simulation.config().input_queue_capacity;
     'ticks: loop {
         // Take inputs until the deadline.
         loop {
@@ -255,14 +257,26 @@ fn run(
                 Err(RecvTimeoutError::Timeout) => {}
             }
         }
+        // Whatever was already queued at the deadline belongs to this tick too (bounded, so a
+        // flood cannot postpone the tick forever).
+        for _ in 0..drain_limit {
+            match rx.try_recv() {
+                Ok(DriverMsg::Input(input)) => simulation.submit(input),
+                Ok(DriverMsg::Stop) | Err(TryRecvError::Disconnected) => break 'ticks,
+                Err(TryRecvError::Empty) => break,
+            }
+        }
         let started = Instant::now();
         let outputs = simulation.step();
         metrics::histogram!(telemetry::TICK_SECONDS).record(started.elapsed().as_secs_f64());
+        // Pace by when the work finished, read before handing the outputs over (a consumer
+        // reacting to them cannot then shift this tick's accounting).
+        let finished = clock.now();
         if sink.deliver(outputs).is_err() {
             tracing::info!("spatial output consumer gone; stopping");
             break;
         }
-        let skipped = pacer.finish_tick(clock.now());
+        let skipped = pacer.finish_tick(finished);
         if skipped > 0 {
             skipped_total += skipped;
             metrics::counter!(telemetry::TICKS_SKIPPED).increment(skipped);
