@@ -73,10 +73,7 @@ fn request() -> ChatRequest {
 }
 
 async fn run(reply: Reply) -> (MockProvider, llm_mock::Outcome) {
-    let mock = MockProvider::start(reply).await;
-    let router = router(provider(&mock.url("/v1")), model());
-    let outcome = collect(router.stream(&request())).await;
-    (mock, outcome)
+    llm_mock::run_against(reply, "/v1", provider, model(), &request()).await
 }
 
 #[tokio::test]

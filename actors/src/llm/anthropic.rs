@@ -13,28 +13,26 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sse_stream::Sse;
 
+use super::account::Account;
 use super::config::{
-    ApiKey, DEFAULT_ANTHROPIC_MAX_TOKENS, DEFAULT_ANTHROPIC_VERSION, LlmConfigError, LlmTimeouts,
+    DEFAULT_ANTHROPIC_MAX_TOKENS, DEFAULT_ANTHROPIC_VERSION, LlmConfigError, LlmTimeouts,
     ModelConfig, ProviderConfig,
 };
 use super::error::ProviderError;
 use super::event::{FinishReason, ProviderStream, StreamEvent};
-use super::http_error::message_from_json;
-use super::provider::{ChatProvider, endpoint, missing_key, secret_header};
+use super::http_error::stream_error;
+use super::provider::ChatProvider;
 use super::request::{ChatRequest, Role};
-use super::sse_driver::{Progress, SseDecoder, drive, parse_json};
+use super::sse_driver::{Progress, SseDecoder, finish_if_stopped, parse_json};
 
 /// Highest temperature the Messages API accepts.
 const MAX_TEMPERATURE: f32 = 1.0;
 
 /// One Anthropic account.
 pub struct Anthropic {
-    name: String,
-    http: reqwest::Client,
+    account: Account,
     url: reqwest::Url,
     version: String,
-    api_key: Option<ApiKey>,
-    timeouts: LlmTimeouts,
 }
 
 impl Anthropic {
@@ -43,22 +41,20 @@ impl Anthropic {
         http: reqwest::Client,
         timeouts: LlmTimeouts,
     ) -> Result<Self, LlmConfigError> {
-        let url = endpoint(&config.api_root()?, &["messages"]).map_err(|e| {
-            LlmConfigError::InvalidBaseUrl {
+        let account = Account::new(config, http, timeouts)?;
+        let url = account
+            .endpoint(&["messages"])
+            .map_err(|e| LlmConfigError::InvalidBaseUrl {
                 provider: config.name.clone(),
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         Ok(Self {
-            name: config.name.clone(),
-            http,
+            account,
             url,
             version: config
                 .api_version
                 .clone()
                 .unwrap_or_else(|| DEFAULT_ANTHROPIC_VERSION.to_owned()),
-            api_key: config.api_key.clone(),
-            timeouts,
         })
     }
 
@@ -66,29 +62,21 @@ impl Anthropic {
         &self,
         model: &ModelConfig,
         request: &ChatRequest,
-    ) -> Result<reqwest::Request, ProviderError> {
-        let key = self
-            .api_key
-            .as_ref()
-            .ok_or_else(|| missing_key(&self.name))?;
-        self.http
-            .post(self.url.clone())
-            .header("x-api-key", secret_header(&self.name, key.expose())?)
-            .header("anthropic-version", &self.version)
-            .json(&messages_body(model, request))
-            .build()
-            .map_err(|e| ProviderError::protocol(format!("request could not be built: {e}")))
+    ) -> Result<reqwest::RequestBuilder, ProviderError> {
+        Ok(self
+            .account
+            .post(self.url.clone(), &messages_body(model, request))
+            .header("x-api-key", self.account.key_header("")?)
+            .header("anthropic-version", &self.version))
     }
 }
 
 impl ChatProvider for Anthropic {
     fn stream(&self, model: &ModelConfig, request: &ChatRequest) -> ProviderStream {
-        tracing::debug!(provider = %self.name, model = %model.upstream, "opening Anthropic messages stream");
-        drive(
-            self.http.clone(),
+        self.account.stream(
+            &model.upstream,
             self.request(model, request),
             MessagesDecoder::default(),
-            self.timeouts,
         )
     }
 }
@@ -257,10 +245,7 @@ impl SseDecoder for MessagesDecoder {
                 return Ok(Progress::Complete);
             }
             Event::Error { error } => {
-                return Err(ProviderError::Provider {
-                    message: message_from_json(&json!({ "error": error }))
-                        .unwrap_or_else(|| error.to_string()),
-                });
+                return Err(stream_error(&error));
             }
             Event::Ignored => {}
         }
@@ -268,15 +253,7 @@ impl SseDecoder for MessagesDecoder {
     }
 
     fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
-        match self.stop.take() {
-            Some(finish_reason) => {
-                out.push(StreamEvent::Done { finish_reason });
-                Ok(())
-            }
-            None => Err(ProviderError::protocol(
-                "anthropic stream ended before message_stop",
-            )),
-        }
+        finish_if_stopped(self.stop.take(), out, "anthropic", "message_stop")
     }
 }
 

@@ -6,24 +6,20 @@
 //! carries no `model`. Azure streams a first chunk with empty `choices` and
 //! `prompt_filter_results`, which the shared decoder skips.
 
+use super::account::Account;
 use super::config::{
-    ApiKey, DEFAULT_AZURE_API_VERSION, LlmConfigError, LlmTimeouts, ModelConfig, ProviderConfig,
+    DEFAULT_AZURE_API_VERSION, LlmConfigError, LlmTimeouts, ModelConfig, ProviderConfig,
 };
 use super::error::ProviderError;
 use super::event::ProviderStream;
 use super::openai::{ChatCompletionsDecoder, chat_completions_body};
-use super::provider::{ChatProvider, endpoint, missing_key, secret_header};
+use super::provider::ChatProvider;
 use super::request::ChatRequest;
-use super::sse_driver::drive;
 
 /// One Azure OpenAI resource.
 pub struct AzureOpenAi {
-    name: String,
-    http: reqwest::Client,
-    root: reqwest::Url,
+    account: Account,
     api_version: String,
-    api_key: Option<ApiKey>,
-    timeouts: LlmTimeouts,
 }
 
 impl AzureOpenAi {
@@ -33,15 +29,11 @@ impl AzureOpenAi {
         timeouts: LlmTimeouts,
     ) -> Result<Self, LlmConfigError> {
         Ok(Self {
-            name: config.name.clone(),
-            http,
-            root: config.api_root()?,
+            account: Account::new(config, http, timeouts)?,
             api_version: config
                 .api_version
                 .clone()
                 .unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.to_owned()),
-            api_key: config.api_key.clone(),
-            timeouts,
         })
     }
 
@@ -49,42 +41,30 @@ impl AzureOpenAi {
         &self,
         model: &ModelConfig,
         request: &ChatRequest,
-    ) -> Result<reqwest::Request, ProviderError> {
-        let key = self
-            .api_key
-            .as_ref()
-            .ok_or_else(|| missing_key(&self.name))?;
-        let key = secret_header(&self.name, key.expose())?;
-        let mut url = endpoint(
-            &self.root,
-            &[
-                "openai",
-                "deployments",
-                &model.upstream,
-                "chat",
-                "completions",
-            ],
-        )?;
+    ) -> Result<reqwest::RequestBuilder, ProviderError> {
+        let mut url = self.account.endpoint(&[
+            "openai",
+            "deployments",
+            &model.upstream,
+            "chat",
+            "completions",
+        ])?;
         url.query_pairs_mut()
             .append_pair("api-version", &self.api_version);
         let body = chat_completions_body(None, model, request, true);
-        self.http
-            .post(url)
-            .header("api-key", key)
-            .json(&body)
-            .build()
-            .map_err(|e| ProviderError::protocol(format!("request could not be built: {e}")))
+        Ok(self
+            .account
+            .post(url, &body)
+            .header("api-key", self.account.key_header("")?))
     }
 }
 
 impl ChatProvider for AzureOpenAi {
     fn stream(&self, model: &ModelConfig, request: &ChatRequest) -> ProviderStream {
-        tracing::debug!(provider = %self.name, deployment = %model.upstream, "opening Azure OpenAI stream");
-        drive(
-            self.http.clone(),
+        self.account.stream(
+            &model.upstream,
             self.request(model, request),
             ChatCompletionsDecoder::new("azure_openai"),
-            self.timeouts,
         )
     }
 }

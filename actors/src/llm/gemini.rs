@@ -13,24 +13,21 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sse_stream::Sse;
 
-use super::config::{ApiKey, LlmConfigError, LlmTimeouts, ModelConfig, ProviderConfig};
+use super::account::Account;
+use super::config::{LlmConfigError, LlmTimeouts, ModelConfig, ProviderConfig};
 use super::error::ProviderError;
 use super::event::{FinishReason, ProviderStream, StreamEvent};
-use super::http_error::message_from_json;
-use super::provider::{ChatProvider, endpoint, missing_key, secret_header};
+use super::http_error::stream_error;
+use super::provider::ChatProvider;
 use super::request::{ChatRequest, Role};
-use super::sse_driver::{Progress, SseDecoder, drive, parse_json};
+use super::sse_driver::{Progress, SseDecoder, finish_if_stopped, parse_json};
 
 /// Highest temperature the Gemini API accepts.
 const MAX_TEMPERATURE: f32 = 2.0;
 
 /// One Google AI (Gemini API) account.
 pub struct Gemini {
-    name: String,
-    http: reqwest::Client,
-    root: reqwest::Url,
-    api_key: Option<ApiKey>,
-    timeouts: LlmTimeouts,
+    account: Account,
 }
 
 impl Gemini {
@@ -40,11 +37,7 @@ impl Gemini {
         timeouts: LlmTimeouts,
     ) -> Result<Self, LlmConfigError> {
         Ok(Self {
-            name: config.name.clone(),
-            http,
-            root: config.api_root()?,
-            api_key: config.api_key.clone(),
-            timeouts,
+            account: Account::new(config, http, timeouts)?,
         })
     }
 
@@ -52,31 +45,23 @@ impl Gemini {
         &self,
         model: &ModelConfig,
         request: &ChatRequest,
-    ) -> Result<reqwest::Request, ProviderError> {
-        let key = self
-            .api_key
-            .as_ref()
-            .ok_or_else(|| missing_key(&self.name))?;
+    ) -> Result<reqwest::RequestBuilder, ProviderError> {
         let method = format!("{}:streamGenerateContent", model.upstream);
-        let mut url = endpoint(&self.root, &["models", &method])?;
+        let mut url = self.account.endpoint(&["models", &method])?;
         url.query_pairs_mut().append_pair("alt", "sse");
-        self.http
-            .post(url)
-            .header("x-goog-api-key", secret_header(&self.name, key.expose())?)
-            .json(&generate_body(model, request))
-            .build()
-            .map_err(|e| ProviderError::protocol(format!("request could not be built: {e}")))
+        Ok(self
+            .account
+            .post(url, &generate_body(model, request))
+            .header("x-goog-api-key", self.account.key_header("")?))
     }
 }
 
 impl ChatProvider for Gemini {
     fn stream(&self, model: &ModelConfig, request: &ChatRequest) -> ProviderStream {
-        tracing::debug!(provider = %self.name, model = %model.upstream, "opening Gemini stream");
-        drive(
-            self.http.clone(),
+        self.account.stream(
+            &model.upstream,
             self.request(model, request),
             GenerateDecoder::default(),
-            self.timeouts,
         )
     }
 }
@@ -193,10 +178,7 @@ impl SseDecoder for GenerateDecoder {
         };
         let response: Response = parse_json("gemini", data)?;
         if let Some(error) = response.error {
-            return Err(ProviderError::Provider {
-                message: message_from_json(&json!({ "error": error }))
-                    .unwrap_or_else(|| error.to_string()),
-            });
+            return Err(stream_error(&error));
         }
         for candidate in response.candidates.unwrap_or_default() {
             if candidate.index != 0 {
@@ -239,15 +221,7 @@ impl SseDecoder for GenerateDecoder {
     }
 
     fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
-        match self.finish.take() {
-            Some(finish_reason) => {
-                out.push(StreamEvent::Done { finish_reason });
-                Ok(())
-            }
-            None => Err(ProviderError::protocol(
-                "gemini stream ended without a finishReason",
-            )),
-        }
+        finish_if_stopped(self.finish.take(), out, "gemini", "a finishReason")
     }
 }
 

@@ -105,6 +105,15 @@ pub(crate) fn message_from_json(json: &Value) -> Option<String> {
     })
 }
 
+/// An error reported inside an otherwise healthy stream (`{"error": {...}}` chunks, Anthropic's
+/// `error` event), with the provider's message kept.
+pub(crate) fn stream_error(error: &Value) -> ProviderError {
+    let message = message_from_json(error).unwrap_or_else(|| error.to_string());
+    ProviderError::Provider {
+        message: shorten(&message),
+    }
+}
+
 /// Cuts a provider message to [`MAX_ERROR_MESSAGE_CHARS`] so a huge body cannot flood logs.
 pub(crate) fn shorten(message: &str) -> String {
     match message.char_indices().nth(MAX_ERROR_MESSAGE_CHARS) {

@@ -17,6 +17,7 @@
 //! Cancelling a generation is dropping its stream: the HTTP response is dropped with it, which
 //! closes the upstream connection (or HTTP/2 stream), so the provider stops generating.
 
+mod account;
 pub mod anthropic;
 pub mod azure;
 pub mod config;

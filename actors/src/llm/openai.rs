@@ -13,27 +13,23 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sse_stream::Sse;
 
-use super::config::{
-    ApiKey, LlmConfigError, LlmTimeouts, ModelConfig, ProviderConfig, ProviderKind,
-};
+use super::account::Account;
+use super::config::{LlmConfigError, LlmTimeouts, ModelConfig, ProviderConfig, ProviderKind};
 use super::error::ProviderError;
 use super::event::{FinishReason, ProviderStream, StreamEvent};
-use super::http_error::message_from_json;
-use super::provider::{ChatProvider, endpoint, missing_key, secret_header};
+use super::http_error::stream_error;
+use super::provider::ChatProvider;
 use super::request::ChatRequest;
-use super::sse_driver::{Progress, SseDecoder, drive, parse_json};
+use super::sse_driver::{Progress, SseDecoder, finish_if_stopped, parse_json};
 
 /// Highest temperature the Chat Completions API accepts.
 const MAX_TEMPERATURE: f32 = 2.0;
 
 /// An OpenAI, Mistral or xAI account.
 pub struct OpenAiCompatible {
-    name: String,
+    account: Account,
     kind: ProviderKind,
-    http: reqwest::Client,
     url: reqwest::Url,
-    api_key: Option<ApiKey>,
-    timeouts: LlmTimeouts,
 }
 
 impl OpenAiCompatible {
@@ -42,20 +38,17 @@ impl OpenAiCompatible {
         http: reqwest::Client,
         timeouts: LlmTimeouts,
     ) -> Result<Self, LlmConfigError> {
-        let root = config.api_root()?;
-        let url = endpoint(&root, &["chat", "completions"]).map_err(|e| {
+        let account = Account::new(config, http, timeouts)?;
+        let url = account.endpoint(&["chat", "completions"]).map_err(|e| {
             LlmConfigError::InvalidBaseUrl {
                 provider: config.name.clone(),
                 reason: e.to_string(),
             }
         })?;
         Ok(Self {
-            name: config.name.clone(),
+            account,
             kind: config.kind,
-            http,
             url,
-            api_key: config.api_key.clone(),
-            timeouts,
         })
     }
 
@@ -69,35 +62,26 @@ impl OpenAiCompatible {
         &self,
         model: &ModelConfig,
         request: &ChatRequest,
-    ) -> Result<reqwest::Request, ProviderError> {
-        let key = self
-            .api_key
-            .as_ref()
-            .ok_or_else(|| missing_key(&self.name))?;
-        let bearer = secret_header(&self.name, &format!("Bearer {}", key.expose()))?;
+    ) -> Result<reqwest::RequestBuilder, ProviderError> {
         let body = chat_completions_body(
             Some(&model.upstream),
             model,
             request,
             self.include_usage_option(),
         );
-        self.http
-            .post(self.url.clone())
-            .header(AUTHORIZATION, bearer)
-            .json(&body)
-            .build()
-            .map_err(|e| ProviderError::protocol(format!("request could not be built: {e}")))
+        Ok(self
+            .account
+            .post(self.url.clone(), &body)
+            .header(AUTHORIZATION, self.account.key_header("Bearer ")?))
     }
 }
 
 impl ChatProvider for OpenAiCompatible {
     fn stream(&self, model: &ModelConfig, request: &ChatRequest) -> ProviderStream {
-        tracing::debug!(provider = %self.name, model = %model.upstream, "opening chat completions stream");
-        drive(
-            self.http.clone(),
+        self.account.stream(
+            &model.upstream,
             self.request(model, request),
             ChatCompletionsDecoder::new(self.kind.as_str()),
-            self.timeouts,
         )
     }
 }
@@ -210,15 +194,10 @@ impl SseDecoder for ChatCompletionsDecoder {
         }
         let chunk: Chunk = parse_json(self.provider, data)?;
         if let Some(error) = chunk.error {
-            return Err(ProviderError::Provider {
-                message: message_from_json(&json!({ "error": error }))
-                    .unwrap_or_else(|| error.to_string()),
-            });
+            return Err(stream_error(&error));
         }
         if block.event.as_deref() == Some("error") {
-            return Err(ProviderError::Provider {
-                message: data.to_owned(),
-            });
+            return Err(stream_error(&Value::String(data.to_owned())));
         }
         for choice in chunk.choices.unwrap_or_default() {
             // Atrium never asks for n > 1; other choices would interleave unrelated answers.
@@ -248,16 +227,7 @@ impl SseDecoder for ChatCompletionsDecoder {
     /// Without `[DONE]` the answer still counts as complete if a finish reason arrived
     /// (some compatible servers omit the marker); otherwise the stream was cut.
     fn finish(&mut self, out: &mut Vec<StreamEvent>) -> Result<(), ProviderError> {
-        match self.finish.take() {
-            Some(finish_reason) => {
-                out.push(StreamEvent::Done { finish_reason });
-                Ok(())
-            }
-            None => Err(ProviderError::protocol(format!(
-                "{} stream ended before [DONE]",
-                self.provider
-            ))),
-        }
+        finish_if_stopped(self.finish.take(), out, self.provider, "[DONE]")
     }
 }
 

@@ -1,7 +1,6 @@
-//! The one interface every adapter implements.
+//! The one interface every adapter implements, and the HTTP client they share.
 
 use super::config::{LlmConfigError, LlmTimeouts, ModelConfig};
-use super::error::ProviderError;
 use super::event::ProviderStream;
 use super::request::ChatRequest;
 
@@ -29,55 +28,4 @@ pub fn build_http_client(timeouts: &LlmTimeouts) -> Result<reqwest::Client, LlmC
         .user_agent(USER_AGENT)
         .build()
         .map_err(|e| LlmConfigError::HttpClient(e.to_string()))
-}
-
-/// `root` with `segments` appended as path segments (each percent-encoded, so a model id or a
-/// deployment name cannot change the path's shape).
-pub(crate) fn endpoint(
-    root: &reqwest::Url,
-    segments: &[&str],
-) -> Result<reqwest::Url, ProviderError> {
-    let mut url = root.clone();
-    url.path_segments_mut()
-        .map_err(|()| ProviderError::NotConfigured {
-            message: format!("base URL {root} cannot take a path"),
-        })?
-        .pop_if_empty()
-        .extend(segments);
-    Ok(url)
-}
-
-/// A header carrying a secret, marked sensitive so HTTP-layer debug output hides it.
-pub(crate) fn secret_header(
-    provider: &str,
-    value: &str,
-) -> Result<reqwest::header::HeaderValue, ProviderError> {
-    let mut header = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
-        ProviderError::NotConfigured {
-            message: format!("provider '{provider}' has an API key that is not a valid header"),
-        }
-    })?;
-    header.set_sensitive(true);
-    Ok(header)
-}
-
-/// A model's provider has no API key.
-pub(crate) fn missing_key(provider: &str) -> ProviderError {
-    ProviderError::NotConfigured {
-        message: format!("provider '{provider}' has no API key"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoint_appends_encoded_segments() {
-        let root = reqwest::Url::parse("http://127.0.0.1:9/v1/").unwrap();
-        let url = endpoint(&root, &["chat", "completions"]).unwrap();
-        assert_eq!(url.as_str(), "http://127.0.0.1:9/v1/chat/completions");
-        let url = endpoint(&root, &["deployments", "a/b?c"]).unwrap();
-        assert_eq!(url.path(), "/v1/deployments/a%2Fb%3Fc");
-    }
 }

@@ -16,7 +16,7 @@ use tokio::time::{Instant, timeout_at};
 
 use super::config::LlmTimeouts;
 use super::error::{ProviderError, TimeoutPhase};
-use super::event::{ProviderStream, StreamEvent};
+use super::event::{FinishReason, ProviderStream, StreamEvent};
 use super::http_error;
 
 /// Most bytes one streamed response may carry. Chat chunks are verbose (a few hundred bytes of
@@ -245,6 +245,25 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ProviderError> {
     serde_json::from_str(data)
         .map_err(|e| ProviderError::protocol(format!("{provider} sent an undecodable event ({e})")))
+}
+
+/// The usual end-of-body rule: the answer is complete if the provider already said why it
+/// stopped (some servers omit the final marker), otherwise the stream was cut short.
+pub(crate) fn finish_if_stopped(
+    stop: Option<FinishReason>,
+    out: &mut Vec<StreamEvent>,
+    provider: &str,
+    marker: &str,
+) -> Result<(), ProviderError> {
+    match stop {
+        Some(finish_reason) => {
+            out.push(StreamEvent::Done { finish_reason });
+            Ok(())
+        }
+        None => Err(ProviderError::protocol(format!(
+            "{provider} stream ended before {marker}"
+        ))),
+    }
 }
 
 /// A single-error stream, for requests that cannot even be sent.

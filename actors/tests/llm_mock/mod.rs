@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atrium_actors::llm::{
-    FinishReason, LlmConfig, LlmTimeouts, ModelConfig, ModelRouter, ProviderConfig, ProviderError,
-    ProviderStream, StreamEvent, TokenUsage,
+    ChatRequest, FinishReason, LlmConfig, LlmTimeouts, ModelConfig, ModelRouter, ProviderConfig,
+    ProviderError, ProviderStream, StreamEvent, TokenUsage,
 };
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -314,6 +314,21 @@ pub fn router(provider: ProviderConfig, model: ModelConfig) -> ModelRouter {
         ..LlmConfig::default()
     };
     ModelRouter::new(&config).expect("valid test configuration")
+}
+
+/// Starts a mock answering `reply`, configures `provider` with the mock's URL plus `api_path`,
+/// and drains one stream of `request` against `model`.
+pub async fn run_against(
+    reply: Reply,
+    api_path: &str,
+    provider: impl FnOnce(&str) -> ProviderConfig,
+    model: ModelConfig,
+    request: &ChatRequest,
+) -> (MockProvider, Outcome) {
+    let mock = MockProvider::start(reply).await;
+    let router = router(provider(&mock.url(api_path)), model);
+    let outcome = collect(router.stream(request)).await;
+    (mock, outcome)
 }
 
 /// A URL on which nothing listens: bind a port, then release it.

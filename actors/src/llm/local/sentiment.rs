@@ -12,108 +12,35 @@ pub enum Sentiment {
     Negative,
 }
 
+#[rustfmt::skip]
 const POSITIVE: &[&str] = &[
     // English
-    "good",
-    "great",
-    "excellent",
-    "awesome",
-    "amazing",
-    "happy",
-    "love",
-    "like",
-    "wonderful",
-    "fantastic",
-    "nice",
-    "glad",
-    "perfect",
-    "cool",
-    "brilliant",
-    "pleased",
-    "enjoy",
-    "helpful",
-    "best",
-    "works",
+    "good", "great", "excellent", "awesome", "amazing", "happy", "love", "wonderful",
+    "fantastic", "nice", "glad", "perfect", "cool", "brilliant", "pleased", "enjoy", "helpful",
+    "best", "works",
     // German
-    "gut",
-    "super",
-    "toll",
-    "prima",
-    "klasse",
-    "großartig",
-    "wunderbar",
-    "fantastisch",
-    "glücklich",
-    "froh",
-    "liebe",
-    "mag",
-    "perfekt",
-    "schön",
-    "hilfreich",
-    "genial",
-    "spitze",
-    "beste",
+    "gut", "super", "toll", "prima", "klasse", "großartig", "wunderbar", "fantastisch", "glücklich",
+    "froh", "liebe", "mag", "perfekt", "schön", "hilfreich", "genial", "spitze", "beste",
     "funktioniert",
 ];
 
+#[rustfmt::skip]
 const NEGATIVE: &[&str] = &[
     // English
-    "bad",
-    "terrible",
-    "awful",
-    "horrible",
-    "hate",
-    "sad",
-    "angry",
-    "annoyed",
-    "frustrated",
-    "frustrating",
-    "broken",
-    "problem",
-    "problems",
-    "wrong",
-    "fail",
-    "failed",
-    "fails",
-    "worst",
-    "upset",
-    "disappointed",
-    "useless",
-    "slow",
-    "bug",
-    "crash",
-    "crashes",
-    "stuck",
+    "bad", "terrible", "awful", "horrible", "hate", "sad", "angry", "annoyed", "frustrated",
+    "frustrating", "broken", "problem", "problems", "wrong", "fail", "failed", "fails", "worst",
+    "upset", "disappointed", "useless", "slow", "bug", "crash", "crashes", "stuck",
     // German
-    "schlecht",
-    "schrecklich",
-    "furchtbar",
-    "hasse",
-    "traurig",
-    "wütend",
-    "sauer",
-    "genervt",
-    "frustriert",
-    "kaputt",
-    "problem",
-    "probleme",
-    "falsch",
-    "fehler",
-    "ärgerlich",
-    "enttäuscht",
-    "nutzlos",
-    "langsam",
-    "schlimm",
-    "mist",
-    "blöd",
-    "hängt",
-    "abgestürzt",
+    "schlecht", "schrecklich", "furchtbar", "hasse", "traurig", "wütend", "sauer", "genervt",
+    "frustriert", "kaputt", "problem", "probleme", "falsch", "fehler", "ärgerlich", "enttäuscht",
+    "nutzlos", "langsam", "schlimm", "mist", "blöd", "hängt", "abgestürzt",
 ];
 
 /// Words that flip the polarity of a sentiment word shortly after them.
+#[rustfmt::skip]
 const NEGATORS: &[&str] = &[
-    "not", "no", "never", "dont", "doesnt", "isnt", "wasnt", "cant", "nicht", "kein", "keine",
-    "keinen", "nie", "niemals",
+    "not", "no", "never", "nothing", "dont", "doesnt", "isnt", "wasnt", "cant", "nicht", "kein",
+    "keine", "keinen", "nie", "niemals", "nichts",
 ];
 
 /// How many words after a negator it still applies ("not very good").
@@ -192,5 +119,6 @@ mod tests {
         assert_eq!(of("Das ist nicht schlecht"), Sentiment::Positive);
         assert_eq!(of("Das Login funktioniert nicht"), Sentiment::Negative);
         assert_eq!(of("The upload doesn't work"), Sentiment::Negative);
+        assert_eq!(of("Nothing works today"), Sentiment::Negative);
     }
 }
