@@ -309,3 +309,14 @@ async fn usage_before_the_first_delta_reaches_the_caller() {
     );
     assert_eq!(events.get(1), Some(&StreamEvent::Delta("Partial".into())));
 }
+
+#[test]
+fn the_router_can_be_shared_across_tasks() {
+    fn shareable<T: Send + Sync>() {}
+    fn sendable<T: Send>(_: &T) {}
+    shareable::<ModelRouter>();
+    let router = ModelRouter::new(&LlmConfig::default()).expect("router");
+    let request = ChatRequest::new("local", vec![ChatMessage::user("hi")]);
+    let opening = router.open(&request);
+    sendable(&opening);
+}

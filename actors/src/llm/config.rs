@@ -83,9 +83,14 @@ impl LlmConfig {
         shown
     }
 
-    /// Checks the cross references: unique names, models pointing at known providers, fallbacks
-    /// and the default naming known models, base URLs that parse, Azure with an endpoint.
+    /// Checks non-zero timeouts and the cross references: unique names, models pointing at known
+    /// providers, fallbacks and the default naming known models, base URLs that parse, Azure
+    /// with an endpoint.
     pub fn validate(&self) -> Result<(), LlmConfigError> {
+        let t = &self.timeouts;
+        if t.connect_ms == 0 || t.first_token_ms == 0 || t.idle_ms == 0 {
+            return Err(LlmConfigError::ZeroTimeout);
+        }
         let mut providers = HashSet::new();
         for p in &self.providers {
             if !providers.insert(p.name.as_str()) {
@@ -397,6 +402,8 @@ pub enum LlmConfigError {
     MissingBaseUrl(String),
     #[error("provider '{provider}' has an invalid base_url: {reason}")]
     InvalidBaseUrl { provider: String, reason: String },
+    #[error("LLM timeouts must be greater than zero")]
+    ZeroTimeout,
     #[error("the HTTP client could not be built: {0}")]
     HttpClient(String),
 }
@@ -478,6 +485,10 @@ mod tests {
             c.validate(),
             Err(LlmConfigError::MissingBaseUrl(_))
         ));
+
+        let mut c = sample();
+        c.timeouts.idle_ms = 0;
+        assert_eq!(c.validate(), Err(LlmConfigError::ZeroTimeout));
 
         let mut c = sample();
         c.default_model = Some("gone".into());

@@ -192,12 +192,15 @@ impl SseDecoder for ChatCompletionsDecoder {
             });
             return Ok(Progress::Complete);
         }
+        // Some compatible servers name their error events instead of sending an error chunk.
+        if block.event.as_deref() == Some("error") {
+            let payload = serde_json::from_str::<Value>(data)
+                .unwrap_or_else(|_| Value::String(data.to_owned()));
+            return Err(stream_error(&payload));
+        }
         let chunk: Chunk = parse_json(self.provider, data)?;
         if let Some(error) = chunk.error {
             return Err(stream_error(&error));
-        }
-        if block.event.as_deref() == Some("error") {
-            return Err(stream_error(&Value::String(data.to_owned())));
         }
         for choice in chunk.choices.unwrap_or_default() {
             // Atrium never asks for n > 1; other choices would interleave unrelated answers.
@@ -319,5 +322,12 @@ mod tests {
             d.finish(&mut out),
             Err(ProviderError::Protocol { .. })
         ));
+        let named = Sse::default().event("error").data("upstream overloaded");
+        assert_eq!(
+            d.decode(&named, &mut out),
+            Err(ProviderError::Provider {
+                message: "upstream overloaded".into()
+            })
+        );
     }
 }

@@ -12,6 +12,7 @@ use futures_util::{Stream, StreamExt};
 use sse_stream::{Sse, SseByteStream};
 use std::collections::VecDeque;
 use std::error::Error as _;
+use std::time::Duration;
 use tokio::time::{Instant, timeout_at};
 
 use super::config::LlmTimeouts;
@@ -122,7 +123,7 @@ impl<D: SseDecoder> Driver<D> {
         &mut self,
         request: reqwest::Request,
     ) -> Result<std::pin::Pin<Box<SseEvents>>, ProviderError> {
-        let deadline = Instant::now() + self.timeouts.first_token();
+        let deadline = deadline_after(self.timeouts.first_token());
         self.first_token_deadline = Some(deadline);
         let response = match timeout_at(deadline, self.http.execute(request)).await {
             Err(_) => {
@@ -155,7 +156,7 @@ impl<D: SseDecoder> Driver<D> {
     async fn step(&mut self, events: &mut std::pin::Pin<Box<SseEvents>>) -> bool {
         let (deadline, phase) = match (self.seen_text, self.first_token_deadline) {
             (false, Some(deadline)) => (deadline, TimeoutPhase::FirstToken),
-            _ => (Instant::now() + self.timeouts.idle(), TimeoutPhase::Idle),
+            _ => (deadline_after(self.timeouts.idle()), TimeoutPhase::Idle),
         };
         let mut out = Vec::new();
         let verdict = match timeout_at(deadline, events.next()).await {
@@ -181,6 +182,17 @@ impl<D: SseDecoder> Driver<D> {
         }
     }
 }
+
+/// `now + timeout`, saturating: an absurdly large configured timeout means "practically never"
+/// instead of an overflow panic.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(FAR_FUTURE_SECS))
+}
+
+/// What [`deadline_after`] falls back to: about thirty years.
+const FAR_FUTURE_SECS: u64 = 30 * 365 * 24 * 3600;
 
 /// Why reading the response body failed.
 #[derive(Debug, thiserror::Error)]
