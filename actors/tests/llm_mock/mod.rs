@@ -296,12 +296,13 @@ pub async fn collect(mut stream: ProviderStream) -> Outcome {
     .expect("the provider stream did not end in time")
 }
 
-/// Short timeouts so stall tests take a fraction of a second.
+/// Short timeouts so stall tests take about a second at most, with enough margin over the
+/// (immediate) mock replies that a loaded CI machine cannot make the wrong phase fire.
 pub fn fast_timeouts() -> LlmTimeouts {
     LlmTimeouts {
         connect_ms: 2_000,
-        first_token_ms: 400,
-        idle_ms: 250,
+        first_token_ms: 1_000,
+        idle_ms: 300,
     }
 }
 
