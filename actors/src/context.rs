@@ -27,6 +27,8 @@ pub struct Lifecycle {
     pub channels_retired: u64,
     /// Session actors restarted after a failure.
     pub session_restarts: u64,
+    /// Sessions that ended (for any reason).
+    pub sessions_closed: u64,
 }
 
 pub struct Context {

@@ -9,11 +9,15 @@
 //! - [`state`]: [`AppState`], what handlers share (store, token keys, password hasher, config).
 //! - [`service`]: the use cases (auth, users, channels, search, audit), free of HTTP.
 //! - [`http`]: the axum routes, extractors, error mapping, metrics and OpenAPI document.
+//! - [`ws`]: `GET /ws`, the WebSocket transport of live sessions; [`session`]: the
+//!   transport-agnostic session loop (handshake, rate limit, heartbeat, batched writes).
 
 pub mod config;
 pub mod http;
 pub mod service;
+pub mod session;
 pub mod state;
+pub mod ws;
 
 pub use config::HttpConfig;
 pub use http::router;

@@ -46,6 +46,9 @@ pub struct AppState {
     pub default_org: OrgId,
     /// `config.cors_origins`, parsed once.
     pub(crate) cors_origins: Arc<Vec<HeaderValue>>,
+    /// The realtime core and live-connection settings (`/ws`, `/api/v1/presence`); `None` on a
+    /// node without it (those routes answer 503). Set with [`AppState::with_realtime`].
+    pub realtime: Option<crate::session::LiveContext>,
 }
 
 impl AppState {
@@ -77,7 +80,18 @@ impl AppState {
             config: Arc::new(config),
             default_org: default_org.id,
             cors_origins: Arc::new(cors_origins),
+            realtime: None,
         })
+    }
+
+    /// Serves live connections with `realtime` (`GET /ws`) under `ws` settings.
+    pub fn with_realtime(
+        mut self,
+        realtime: atrium_actors::Realtime,
+        ws: crate::ws::WsConfig,
+    ) -> Self {
+        self.realtime = Some(crate::ws::live_context(realtime, self.tokens.clone(), ws));
+        self
     }
 }
 

@@ -31,6 +31,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/channels/{id}/messages"),
     ("get", "/api/v1/search"),
     ("get", "/api/v1/admin/audit-log"),
+    ("get", "/api/v1/presence"),
+    ("get", "/ws"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/healthz"),
     ("get", "/readyz"),

@@ -270,6 +270,7 @@ pub fn cleanup(ctx: &Arc<Context>, shared: &Arc<SessionShared>) {
     if !shared.mark_closed() {
         return;
     }
+    ctx.count(|c| c.sessions_closed += 1);
     let auth = shared.auth();
     let channels: Vec<ChannelId> = shared.subscriptions().drain().collect();
     for channel in channels {

@@ -179,6 +179,9 @@ pub async fn add_member(
     JsonBody(req): JsonBody<UserRef>,
 ) -> Result<Json<MemberInfo>, ApiError> {
     let member = channels::add_member(state.store.as_ref(), &caller, id, req.user_id).await?;
+    if let Some(live) = &state.realtime {
+        live.realtime.members_changed(caller.org(), id);
+    }
     Ok(Json(member.into()))
 }
 
@@ -203,6 +206,10 @@ pub async fn remove_member(
     PathParams((id, user_id)): PathParams<(ChannelId, UserId)>,
 ) -> Result<StatusCode, ApiError> {
     channels::remove_member(state.store.as_ref(), &caller, id, user_id).await?;
+    // A removed member's live sessions stop receiving the channel at once.
+    if let Some(live) = &state.realtime {
+        live.realtime.members_changed(caller.org(), id);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

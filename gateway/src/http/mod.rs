@@ -13,6 +13,7 @@ pub mod health;
 pub mod messages;
 pub mod metrics;
 pub mod openapi;
+pub mod presence;
 pub mod search;
 pub mod users;
 pub mod views;
@@ -42,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .merge(channels::routes())
         .merge(messages::routes())
         .merge(search::routes())
+        .merge(presence::routes())
+        .merge(crate::ws::routes())
         .merge(audit::routes())
         .merge(health::routes())
         .merge(metrics::routes())

@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         (name = "users", description = "User administration (admins)"),
         (name = "channels", description = "Channels and members"),
         (name = "messages", description = "History and search"),
+        (name = "realtime", description = "Live connections and presence"),
         (name = "admin", description = "Audit log"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
@@ -58,6 +59,8 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
         .merge_from(super::channels::ChannelsApi::openapi())
         .merge_from(super::messages::MessagesApi::openapi())
         .merge_from(super::search::SearchApi::openapi())
+        .merge_from(super::presence::PresenceApi::openapi())
+        .merge_from(crate::ws::WsApi::openapi())
         .merge_from(super::audit::AuditApi::openapi())
         .merge_from(super::health::HealthApi::openapi())
         .merge_from(super::metrics::MetricsApi::openapi())
