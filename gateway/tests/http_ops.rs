@@ -33,6 +33,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/audit-log"),
     ("get", "/api/v1/presence"),
     ("get", "/ws"),
+    ("get", "/api/v1/presence"),
+    ("get", "/ws"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/healthz"),
     ("get", "/readyz"),
