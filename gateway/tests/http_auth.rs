@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 on_both_backends!(
     first_user_is_admin_and_others_are_users,
+    racing_first_registrations_make_exactly_one_admin,
     login_by_username_or_email_and_me,
     refresh_rotates_and_reuse_revokes_the_family,
     concurrent_refreshes_with_one_token_count_as_reuse,
@@ -36,6 +37,17 @@ async fn first_user_is_admin_and_others_are_users(node: &TestNode) {
     assert_eq!(body["role"], "user");
     assert_eq!(body["organization_id"], node.state.default_org.to_string());
     assert!(body.get("password_hash").is_none(), "{body}");
+}
+
+async fn racing_first_registrations_make_exactly_one_admin(node: &TestNode) {
+    let names = ["racer0", "racer1", "racer2", "racer3", "racer4", "racer5"];
+    let sessions =
+        futures_util::future::join_all(names.iter().map(|name| node.register(name))).await;
+    let admins = sessions.iter().filter(|s| s.role == "admin").count();
+    assert_eq!(
+        admins, 1,
+        "exactly one of the racing first accounts is admin"
+    );
 }
 
 async fn login_by_username_or_email_and_me(node: &TestNode) {

@@ -13,6 +13,7 @@ on_both_backends!(
     members_add_remove_and_permissions,
     org_channels_can_be_joined_by_anyone,
     direct_channels_are_found_or_created,
+    racing_direct_channel_requests_make_one_channel,
     history_pages_and_unread_counts,
     search_covers_only_my_channels,
     other_organizations_channels_are_not_found,
@@ -261,6 +262,35 @@ async fn org_channels_can_be_joined_by_anyone(node: &TestNode) {
             .assert_status(200)),
         vec![ch]
     );
+}
+
+async fn racing_direct_channel_requests_make_one_channel(node: &TestNode) {
+    node.register("admin").await;
+    let dave = node.register("dave").await;
+    let erin = node.register("erin").await;
+    let requests = (0..6).map(|i| {
+        let (from, to) = if i % 2 == 0 {
+            (&dave, &erin)
+        } else {
+            (&erin, &dave)
+        };
+        node.post(
+            "/api/v1/channels/direct",
+            from.token(),
+            json!({ "user_id": to.user_id }),
+        )
+    });
+    let replies = futures_util::future::join_all(requests).await;
+    let mut seen: Vec<String> = replies
+        .iter()
+        .map(|r| {
+            assert!(r.status == 200 || r.status == 201, "{}", r.body);
+            r.body["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    seen.dedup();
+    assert_eq!(seen.len(), 1, "one direct channel for the pair: {seen:?}");
+    assert_eq!(replies.iter().filter(|r| r.status == 201).count(), 1);
 }
 
 async fn direct_channels_are_found_or_created(node: &TestNode) {

@@ -8,10 +8,11 @@
 //!
 //! A channel of another organization always reads as "not found".
 
-use atrium_core::ids::{ChannelId, UserId};
+use atrium_core::ids::{ChannelId, OrgId, UserId};
 use atrium_core::model::{Channel, ChannelKind, ChannelMember, MemberRole, Message};
 use atrium_persistence::store::{ChannelView, Store, StoreError};
 use serde_json::json;
+use uuid::Uuid;
 
 use super::audit::{self, AuditEvent, actions};
 use super::clock;
@@ -191,7 +192,7 @@ pub async fn open_direct(
     let mut names = [caller.user.username.as_str(), other.username.as_str()];
     names.sort_unstable();
     let channel = Channel {
-        id: ChannelId::new(),
+        id: direct_channel_id(caller.org(), caller.id(), other.id),
         org_id: caller.org(),
         name: names.join(", "),
         kind: ChannelKind::Direct,
@@ -199,12 +200,33 @@ pub async fn open_direct(
         created_at: clock::now(),
         last_seq: 0,
     };
-    store.create_channel(&channel).await?;
+    match store.create_channel(&channel).await {
+        Ok(()) => {}
+        // Another request created the same pair's channel a moment ago: the id is derived from
+        // the pair, so the insert clashed instead of making a second channel. Use theirs.
+        Err(StoreError::Conflict(_)) => {
+            let existing = store.get_channel(caller.org(), channel.id).await?;
+            store
+                .add_member(existing.id, other.id, MemberRole::Member)
+                .await?;
+            return Ok((existing, false));
+        }
+        Err(e) => return Err(e.into()),
+    }
     store
         .add_member(channel.id, other.id, MemberRole::Member)
         .await?;
     audit_channel_created(store, caller, &channel).await;
     Ok((channel, true))
+}
+
+/// The one id a direct channel between two users of an organization can have (a name-based
+/// UUID of the org and the ordered pair), so concurrent find-or-create calls, even on different
+/// nodes, cannot make two channels for the same pair.
+pub fn direct_channel_id(org: OrgId, a: UserId, b: UserId) -> ChannelId {
+    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    let name = format!("atrium.direct:{org}:{low}:{high}");
+    ChannelId(Uuid::new_v5(&Uuid::NAMESPACE_URL, name.as_bytes()))
 }
 
 /// A page of history, oldest first: up to `limit` messages before `before_seq` (or the newest).

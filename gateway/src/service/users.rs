@@ -64,19 +64,28 @@ pub(crate) async fn create_account(
     validate_password(&account.password).map_err(|e| ServiceError::Invalid(e.to_string()))?;
     let org = organization_to_join(store, account.organization.as_deref()).await?;
 
+    // Everything that can fail before the insert happens before the seat is claimed.
+    let password_hash = hash_password(hashing, &account.password).await?;
+
     // The first account of an empty install administers it; there is nobody else who could.
-    // (Two registrations racing on an empty install may both become admin; harmless, and an
-    // admin can demote the other.)
-    let first = store.count_users().await? == 0;
+    // Several registrations (even on several nodes) may see an empty install at once, so the
+    // admin seat is claimed through one put-if-absent setting: exactly one of them wins it. (If
+    // the winner's insert then fails — only possible when two of them race for the same
+    // username — nobody is admin, and `atrium user create --admin` makes one.)
+    let id = UserId::new();
+    let first = store.count_users().await? == 0
+        && store
+            .put_setting_if_absent(FIRST_ADMIN_SETTING, &id.to_string())
+            .await?
+            == id.to_string();
     let role = if admin || first {
         Role::Admin
     } else {
         Role::User
     };
 
-    let password_hash = hash_password(hashing, &account.password).await?;
     let user = User {
-        id: UserId::new(),
+        id,
         org_id: org.id,
         username,
         email,
@@ -97,6 +106,9 @@ pub(crate) async fn create_account(
         Err(e) => Err(e.into()),
     }
 }
+
+/// The setting that records which account claimed the first-admin seat of an empty install.
+pub const FIRST_ADMIN_SETTING: &str = "install.first_admin";
 
 /// Without invitations (not built yet) the only organization anyone may join by themselves is the
 /// default one. Any other name is refused with the same message whether or not it exists, so
