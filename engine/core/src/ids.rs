@@ -100,6 +100,11 @@ define_id!(
     /// A family of rotating refresh tokens issued from one login.
     TokenFamilyId
 );
+define_id!(
+    /// A support ticket. Humans use its per-organization number (`T-000042`); everything else
+    /// uses this id.
+    TicketId
+);
 
 #[cfg(test)]
 mod tests {

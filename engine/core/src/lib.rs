@@ -10,3 +10,4 @@ pub mod ids;
 pub mod model;
 pub mod protocol;
 pub mod rbac;
+pub mod ticket;

@@ -1,0 +1,15 @@
+//! Support tickets, the pure part: the record and its vocabularies, per-organization ticket
+//! numbers, the status state machine, SLA clocks, keyword auto-tagging, the auto-assignment
+//! choice and the satisfaction survey value.
+//!
+//! Nothing here does I/O or keeps time by itself: every function takes the instant it needs, so
+//! the ticket actor, the HTTP layer and the tests drive the same rules with real or simulated
+//! clocks. `docs/tickets.md` describes the rules for people.
+
+pub mod model;
+pub mod number;
+pub mod transition;
+
+pub use model::{Priority, Ticket, TicketStatus, TicketType};
+pub use number::{TicketNumber, TicketNumberError};
+pub use transition::{ActorKind, Transition, TransitionError, TransitionKind, transition};
