@@ -8,8 +8,10 @@
 
 pub mod model;
 pub mod number;
+pub mod sla;
 pub mod transition;
 
 pub use model::{Priority, Ticket, TicketStatus, TicketType};
 pub use number::{TicketNumber, TicketNumberError};
+pub use sla::{SlaClock, SlaEvent, SlaOutcome, SlaPolicy, SlaReport};
 pub use transition::{ActorKind, Transition, TransitionError, TransitionKind, transition};
