@@ -34,6 +34,8 @@ pub struct Config {
     pub log: LogConfig,
     /// HTTP control plane and token settings.
     pub http: atrium_gateway::HttpConfig,
+    /// Live connections (`/ws`): handshake, heartbeat, frame size, rate limit, buffers.
+    pub ws: atrium_gateway::ws::WsConfig,
 }
 
 impl Default for Config {
@@ -46,6 +48,7 @@ impl Default for Config {
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             log: LogConfig::default(),
             http: atrium_gateway::HttpConfig::default(),
+            ws: atrium_gateway::ws::WsConfig::default(),
         }
     }
 }
@@ -58,6 +61,7 @@ const ENV_KEYS: &[&str] = &[
     "shutdown_grace_secs",
     "log",
     "http",
+    "ws",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers alone.

@@ -4,8 +4,12 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use std::time::Duration;
+
 use atrium::commands::serve::Node;
 use atrium::config::Config;
+use atrium_client::Event;
+use atrium_core::protocol::{ErrorCode, ServerFrame};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -184,8 +188,41 @@ async fn a_new_user_registers_logs_in_and_creates_a_channel() {
         .unwrap();
     assert!(mine.to_string().contains(id), "{mine}");
 
+    // Live chat on the same node: a message sent over WebSocket comes back as a push, after
+    // commit, with its seq.
+    let ws_url = format!("ws://{}/ws", node.http_addr);
+    let client = atrium_client::Client::connect(&ws_url, &token)
+        .await
+        .unwrap();
+    let ch: atrium_core::ids::ChannelId = id.parse().unwrap();
+    client.sub(ch).await.unwrap();
+    let sent = client.send(ch, "hello, node").await.unwrap();
+    assert_eq!(sent.seq, 1);
+    let pushed = wait_for(
+        &client,
+        |frame| matches!(frame, ServerFrame::Msg { body, .. } if body == "hello, node"),
+    )
+    .await;
+    assert!(matches!(pushed, ServerFrame::Msg { seq: 1, .. }));
+
+    // Graceful shutdown tells live sessions why they are closed.
     node.shutdown();
-    tokio::time::timeout(std::time::Duration::from_secs(10), node.wait())
+    let reason = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match client.next_event().await {
+                Some(Event::Disconnected { reason }) | Some(Event::Closed { reason }) => {
+                    break reason;
+                }
+                Some(_) => continue,
+                None => break None,
+            }
+        }
+    })
+    .await
+    .expect("session is closed at shutdown");
+    assert_eq!(reason, Some(ErrorCode::ShuttingDown));
+    client.close();
+    tokio::time::timeout(Duration::from_secs(10), node.wait())
         .await
         .expect("node stops promptly")
         .unwrap();
@@ -193,4 +230,22 @@ async fn a_new_user_registers_logs_in_and_creates_a_channel() {
         http.get(format!("{base}/healthz")).send().await.is_err(),
         "listener is closed after shutdown"
     );
+}
+
+/// The next push that `pick` accepts (other events are skipped), within a few seconds.
+async fn wait_for(
+    client: &atrium_client::Client,
+    pick: impl Fn(&ServerFrame) -> bool,
+) -> ServerFrame {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match client.next_event().await {
+                Some(Event::Push(frame)) if pick(&frame) => break frame,
+                Some(_) => continue,
+                None => panic!("client stopped"),
+            }
+        }
+    })
+    .await
+    .expect("push arrives")
 }

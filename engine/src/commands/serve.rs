@@ -1,14 +1,16 @@
 //! `atrium serve`: one running node.
 //!
 //! Start-up order: database (migrated) → HTTP state (default organization, JWT secret) → group
-//! commit writer → HTTP listener. Shutdown runs the same list backwards: stop accepting, finish
-//! in-flight requests, drain the writer, close the database.
+//! commit writer → realtime actors → HTTP + WebSocket listener. Shutdown runs the same list
+//! backwards: stop accepting, close live sessions with `bye shutting_down`, finish in-flight
+//! requests, drain the writer, close the database.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use atrium_actors::{Realtime, RealtimeConfig};
 use atrium_gateway::AppState;
 use atrium_persistence::MessageWriter;
 use atrium_persistence::store::Store;
@@ -36,6 +38,14 @@ impl Node {
             print_first_admin_hint(config.http_addr);
         }
         let writer = MessageWriter::spawn(store.clone(), Default::default());
+        let realtime = Realtime::start(
+            store.clone(),
+            Arc::new(writer.clone()),
+            RealtimeConfig::default(),
+        )
+        .await
+        .context("cannot start the realtime actors")?;
+        let state = state.with_realtime(realtime.clone(), config.ws.clone());
 
         let listener = TcpListener::bind(config.http_addr)
             .await
@@ -48,8 +58,20 @@ impl Node {
         let stop = shutdown.clone();
         let task_store = store.clone();
         let task = tokio::spawn(async move {
+            let closing = async move {
+                stop.cancelled().await;
+                // Live connections are upgraded out of the HTTP server's reach: tell every
+                // session to say goodbye while the listener stops accepting.
+                tracing::info!("closing live sessions");
+                if tokio::time::timeout(grace, realtime.shutdown())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(?grace, "live sessions did not close in time");
+                }
+            };
             axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
+                .with_graceful_shutdown(closing)
                 .await
                 .context("HTTP server failed")?;
             tracing::info!("listener closed; draining the message writer");

@@ -6,12 +6,18 @@
 //! the ticket actor, the HTTP layer and the tests drive the same rules with real or simulated
 //! clocks. `docs/tickets.md` describes the rules for people.
 
+pub mod assignment;
 pub mod model;
 pub mod number;
 pub mod sla;
+pub mod survey;
+pub mod tagging;
 pub mod transition;
 
+pub use assignment::{AgentLoad, pick_assignee};
 pub use model::{Priority, Ticket, TicketStatus, TicketType};
 pub use number::{TicketNumber, TicketNumberError};
 pub use sla::{SlaClock, SlaEvent, SlaOutcome, SlaPolicy, SlaReport};
+pub use survey::{Rating, SatisfactionSurvey, SurveyError};
+pub use tagging::{TagRule, auto_tags, default_tag_rules};
 pub use transition::{ActorKind, Transition, TransitionError, TransitionKind, transition};
