@@ -141,6 +141,8 @@ fn mask_url_password(url: &str) -> String {
 }
 
 #[cfg(test)]
+// figment's `Jail` closures must return figment's own (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
