@@ -6,6 +6,7 @@
 //! thread blocks on the input channel until the next deadline, so inputs are queued as they
 //! arrive and applied together at the start of the next tick. Pacing is in [`TickPacer`].
 
+use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
@@ -105,13 +106,16 @@ impl SpatialHandle {
             })
     }
 
-    /// Validates a template and opens a room with it.
-    pub fn create_room(&self, room: RoomId, template: RoomTemplate) -> Result<(), SubmitError> {
+    /// Validates a template (owned, or shared from a [`crate::TemplateCatalog`]) and opens a
+    /// room with it.
+    pub fn create_room(
+        &self,
+        room: RoomId,
+        template: impl Into<Arc<RoomTemplate>>,
+    ) -> Result<(), SubmitError> {
+        let template = template.into();
         template.validate()?;
-        self.submit(SpatialInput::CreateRoom {
-            room,
-            template: template.into(),
-        })
+        self.submit(SpatialInput::CreateRoom { room, template })
     }
 
     /// Closes a room.

@@ -4,9 +4,9 @@
 //! floor cell makes an area-of-interest query visit only the few cells its circle touches. The
 //! grid is rebuilt every tick (avatars move every tick anyway), keeping the buckets' allocations.
 
-use std::collections::HashMap;
-
 use glam::Vec3;
+
+use crate::hash::FastMap;
 
 type Cell = (i32, i32);
 
@@ -14,7 +14,7 @@ type Cell = (i32, i32);
 #[derive(Debug, Clone)]
 pub struct SpatialGrid<T> {
     cell_size: f32,
-    cells: HashMap<Cell, Vec<(T, Vec3)>>,
+    cells: FastMap<Cell, Vec<(T, Vec3)>>,
     len: usize,
 }
 
@@ -29,7 +29,7 @@ impl<T: Copy> SpatialGrid<T> {
         };
         Self {
             cell_size,
-            cells: HashMap::new(),
+            cells: FastMap::default(),
             len: 0,
         }
     }

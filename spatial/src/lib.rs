@@ -18,6 +18,7 @@ mod clock;
 mod config;
 mod driver;
 pub mod grid;
+mod hash;
 mod ids;
 mod input;
 mod messages;

@@ -682,3 +682,36 @@ fn inputs_from_clients_without_an_avatar_are_ignored_and_counted() {
     assert!(out.outputs.is_empty());
     assert_eq!(sim.stats().ignored_inputs, 2);
 }
+
+#[test]
+fn a_crowd_is_capped_at_max_visible_keeping_self_stage_and_nearest() {
+    let config = SpatialConfig {
+        aoi_radius: 40.0,
+        grid_cell_size: 10.0,
+        max_visible: 4,
+        ..SpatialConfig::default()
+    };
+    let mut sim = simulation(config);
+    let room = open_room(&mut sim, "theater");
+    let theater = template("theater");
+    let clients: Vec<ClientId> = (0..10).map(|_| ClientId::new()).collect();
+    join(&mut sim, room, &clients); // seats 0..9 along the first row, 2 m apart
+    let speaker = clients[9];
+    sim.submit(SpatialInput::Avatar {
+        client: speaker,
+        input: AvatarInput::Teleport {
+            to: theater.spawn_points[1].position,
+        },
+    });
+    let out = sim.step();
+    let mut mirror = Mirror::new(clients[0]);
+    mirror.receive(&out).unwrap();
+    let mut seen: Vec<_> = mirror.latest_view().states().iter().map(|s| s.id).collect();
+    seen.sort();
+    let mut expected: Vec<_> = [clients[0], clients[1], clients[2], speaker]
+        .iter()
+        .map(|c| sim.avatar(*c).unwrap().avatar)
+        .collect();
+    expected.sort();
+    assert_eq!(seen, expected, "self, the stage, then the two nearest");
+}

@@ -53,7 +53,6 @@ pub fn facing(yaw: f32) -> Vec3 {
 
 /// The gain `listener` should apply to `source`, all rules included. `audible_range` (metres)
 /// culls far spatial sources.
-#[allow(clippy::too_many_arguments)]
 pub fn source_gain(
     params: &PannerParams,
     audible_range: f32,

@@ -12,7 +12,7 @@ use glam::Vec3;
 use crate::audio::ZonePresence;
 use crate::grid::SpatialGrid;
 use crate::ids::{AvatarId, ClientId, RoomId, Tick};
-use crate::snapshot::SnapshotHistory;
+use crate::snapshot::{AvatarState, SnapshotHistory};
 use crate::template::RoomTemplate;
 
 /// A room: its template and avatar numbering (its id is the `Directory` key).
@@ -34,13 +34,29 @@ pub(crate) struct Occupants {
     pub seats: Vec<Option<Entity>>,
 }
 
-/// The room's spatial hash grid of avatars (with whether each is on a stage).
-#[derive(Component)]
-pub(crate) struct RoomGrid(pub SpatialGrid<(Entity, bool)>);
-
-/// Avatars standing on a stage in this room, with their positions (rebuilt every tick).
+/// Everyone in the room this tick, ordered by avatar id (rebuilt every tick). The grid, the
+/// stage list and every interest set refer to members by index, so the per-pair work of
+/// interest, audio and snapshots reads one contiguous array instead of looking entities up.
 #[derive(Component, Default)]
-pub(crate) struct Stage(pub Vec<(Entity, Vec3)>);
+pub(crate) struct Roster(pub Vec<Member>);
+
+/// One avatar as the rest of the tick needs it.
+#[derive(Clone, Copy)]
+pub(crate) struct Member {
+    pub position: Vec3,
+    pub yaw: f32,
+    pub zones: ZonePresence,
+    /// Quantised once here for every snapshot that shows this avatar (its id included).
+    pub state: AvatarState,
+}
+
+/// The room's spatial hash grid: roster indices, with whether each member is on a stage.
+#[derive(Component)]
+pub(crate) struct RoomGrid(pub SpatialGrid<(u32, bool)>);
+
+/// Roster indices of the members broadcasting from a stage (rebuilt every tick).
+#[derive(Component, Default)]
+pub(crate) struct Stage(pub Vec<u32>);
 
 /// An avatar: who drives it and which room it is in.
 #[derive(Component)]
@@ -94,7 +110,8 @@ pub(crate) struct MoveClock {
     pub last_move: Tick,
 }
 
-/// Who this avatar's client sees this tick.
+/// Who this avatar's client sees this tick, as roster indices in ascending order (which is
+/// ascending avatar id, the order snapshots and gain lists need).
 #[derive(Component, Default)]
 pub(crate) struct Interest {
     pub visible: Vec<Visible>,
@@ -103,10 +120,11 @@ pub(crate) struct Interest {
 /// One visible avatar, with the priority it was selected by.
 #[derive(Clone, Copy)]
 pub(crate) struct Visible {
-    pub entity: Entity,
-    /// 0 the viewer itself, 1 on a stage, 2 nearby.
-    pub rank: u8,
-    pub distance_sq: f32,
+    /// Index in the room's roster.
+    pub member: u32,
+    /// Selection priority, lower first: rank (0 the viewer, 1 on a stage, 2 nearby) in the high
+    /// half, squared distance (a non-negative `f32`, whose bits order like its value) in the low.
+    pub priority: u64,
 }
 
 /// The gains last sent to this avatar's client, by source, ascending.

@@ -20,7 +20,7 @@ use crate::config::{ConfigError, SpatialConfig};
 use crate::ids::{AvatarId, ClientId, RoomId, Tick};
 use crate::messages::{SpatialInput, TickOutputs};
 use crate::telemetry;
-use components::{Avatar, Position, Room, Seat, Velocity, Yaw};
+use components::{Avatar, Position, Seat, Velocity, Yaw};
 use resources::{Directory, Inbox, Outbox, Settings, SimTick};
 
 /// Where one client's avatar is, as the simulation holds it (for tests and diagnostics).
@@ -118,7 +118,6 @@ impl Simulation {
         self.world
             .get::<components::Occupants>(entity)
             .map(|o| o.members.len())
-            .or_else(|| self.world.get::<Room>(entity).map(|_| 0))
     }
 
     /// A client's avatar.

@@ -1,11 +1,10 @@
 //! Resources: simulation-wide state.
 
-use std::collections::HashMap;
-
 use bevy_ecs::entity::Entity;
 use bevy_ecs::resource::Resource;
 
 use crate::config::SpatialConfig;
+use crate::hash::FastMap;
 use crate::ids::{ClientId, RoomId, Tick};
 use crate::messages::{Addressed, RoomEvent, RoomNotice, SpatialInput, SpatialOutput};
 
@@ -51,8 +50,8 @@ impl Outbox {
 /// Id → entity lookups.
 #[derive(Resource, Default)]
 pub(crate) struct Directory {
-    pub rooms: HashMap<RoomId, Entity>,
-    pub clients: HashMap<ClientId, Entity>,
+    pub rooms: FastMap<RoomId, Entity>,
+    pub clients: FastMap<ClientId, Entity>,
 }
 
 /// Running totals since the simulation started (also exported as metrics).

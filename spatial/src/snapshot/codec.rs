@@ -20,7 +20,7 @@
 use thiserror::Error;
 
 use super::{AvatarChange, AvatarDelta, AvatarState, SnapshotPart};
-use crate::ids::AvatarId;
+use crate::ids::{AvatarId, Tick};
 
 /// The format version written in every header.
 pub const SNAPSHOT_FORMAT_VERSION: u8 = 1;
@@ -122,36 +122,61 @@ pub(crate) fn put_change(out: &mut Vec<u8>, prev: AvatarId, change: &AvatarChang
 }
 
 /// Writes the header fields that precede the removed list.
-pub(crate) fn put_header(out: &mut Vec<u8>, part: &SnapshotPart) {
+pub(crate) fn put_header(
+    out: &mut Vec<u8>,
+    tick: Tick,
+    baseline: Option<Tick>,
+    part: u8,
+    parts: u8,
+) {
     let mut header = SNAPSHOT_FORMAT_VERSION;
-    if part.baseline.is_some() {
+    if baseline.is_some() {
         header |= HAS_BASELINE;
     }
     out.push(header);
-    put_varint(out, part.tick);
-    if let Some(baseline) = part.baseline {
-        put_varint(out, part.tick.saturating_sub(baseline));
+    put_varint(out, tick);
+    if let Some(baseline) = baseline {
+        put_varint(out, tick.saturating_sub(baseline));
     }
-    out.push(part.part);
-    out.push(part.parts);
+    out.push(part);
+    out.push(parts);
+}
+
+/// Appends one whole message to `out`, from borrowed lists (no copies).
+pub(crate) fn encode_into(
+    out: &mut Vec<u8>,
+    tick: Tick,
+    baseline: Option<Tick>,
+    (part, parts): (u8, u8),
+    removed: &[AvatarId],
+    changes: &[AvatarChange],
+) {
+    put_header(out, tick, baseline, part, parts);
+    put_varint(out, removed.len() as u64);
+    let mut prev = AvatarId(0);
+    for id in removed {
+        put_varint(out, u64::from(id.0.wrapping_sub(prev.0)));
+        prev = *id;
+    }
+    put_varint(out, changes.len() as u64);
+    let mut prev = AvatarId(0);
+    for change in changes {
+        put_change(out, prev, change);
+        prev = change.id();
+    }
 }
 
 /// Appends the encoding of `part` to `out`. Ids in `removed` and `changes` must ascend (the
 /// simulation always produces them so); the encoder does not sort.
 pub fn encode_part(part: &SnapshotPart, out: &mut Vec<u8>) {
-    put_header(out, part);
-    put_varint(out, part.removed.len() as u64);
-    let mut prev = AvatarId(0);
-    for id in &part.removed {
-        put_varint(out, u64::from(id.0.wrapping_sub(prev.0)));
-        prev = *id;
-    }
-    put_varint(out, part.changes.len() as u64);
-    let mut prev = AvatarId(0);
-    for change in &part.changes {
-        put_change(out, prev, change);
-        prev = change.id();
-    }
+    encode_into(
+        out,
+        part.tick,
+        part.baseline,
+        (part.part, part.parts),
+        &part.removed,
+        &part.changes,
+    );
 }
 
 struct Reader<'a> {

@@ -12,17 +12,24 @@ use crate::ids::{AvatarId, Tick};
 /// The changes from `baseline` (or from nothing) to `current`: `(removed, changes)`, both
 /// ascending by avatar id. Unchanged avatars are left out.
 pub fn diff(baseline: Option<&View>, current: &View) -> (Vec<AvatarId>, Vec<AvatarChange>) {
+    let (mut removed, mut changes) = (Vec::new(), Vec::new());
+    diff_into(baseline, current, &mut removed, &mut changes);
+    (removed, changes)
+}
+
+/// [`diff`] into caller-owned buffers (cleared first), for a loop that runs per client per tick.
+pub fn diff_into(
+    baseline: Option<&View>,
+    current: &View,
+    removed: &mut Vec<AvatarId>,
+    changes: &mut Vec<AvatarChange>,
+) {
+    removed.clear();
+    changes.clear();
     let Some(base) = baseline else {
-        let changes = current
-            .states()
-            .iter()
-            .copied()
-            .map(AvatarChange::Full)
-            .collect();
-        return (Vec::new(), changes);
+        changes.extend(current.states().iter().copied().map(AvatarChange::Full));
+        return;
     };
-    let mut removed = Vec::new();
-    let mut changes = Vec::new();
     let (old, new) = (base.states(), current.states());
     let (mut i, mut j) = (0, 0);
     while i < old.len() || j < new.len() {
@@ -49,7 +56,6 @@ pub fn diff(baseline: Option<&View>, current: &View) -> (Vec<AvatarId>, Vec<Avat
             (None, None) => break,
         }
     }
-    (removed, changes)
 }
 
 fn field_delta(old: &AvatarState, new: &AvatarState) -> AvatarDelta {

@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use super::View;
+use super::{AvatarState, View};
 use crate::ids::Tick;
 
 /// The result of an acknowledgement.
@@ -21,11 +21,15 @@ pub(crate) enum AckOutcome {
     Unknown,
 }
 
+/// Emptied view buffers kept per client for reuse (views are rebuilt every tick).
+const SPARE_BUFFERS: usize = 4;
+
 #[derive(Debug, Default)]
 pub(crate) struct SnapshotHistory {
     acked: Option<(Tick, View)>,
     sent: VecDeque<(Tick, View)>,
     last_sent: Option<Tick>,
+    spare: Vec<Vec<AvatarState>>,
 }
 
 impl SnapshotHistory {
@@ -36,14 +40,29 @@ impl SnapshotHistory {
         self.last_sent = None;
     }
 
+    /// An empty buffer for building the next view (recycled from dropped views when possible).
+    pub(crate) fn take_buffer(&mut self) -> Vec<AvatarState> {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Returns a view that will not be kept, so its memory serves the next one.
+    pub(crate) fn recycle(&mut self, view: View) {
+        if self.spare.len() < SPARE_BUFFERS {
+            let mut buffer = view.into_states();
+            buffer.clear();
+            self.spare.push(buffer);
+        }
+    }
+
     /// The view to delta-code against at `now`, if the acknowledgement is recent enough.
     pub(crate) fn baseline(&mut self, now: Tick, window: u64) -> Option<(Tick, &View)> {
         if self
             .acked
             .as_ref()
             .is_some_and(|(tick, _)| now.saturating_sub(*tick) > window)
+            && let Some((_, old)) = self.acked.take()
         {
-            self.acked = None;
+            self.recycle(old);
         }
         self.acked.as_ref().map(|(tick, view)| (*tick, view))
     }
@@ -66,7 +85,9 @@ impl SnapshotHistory {
             .front()
             .is_some_and(|(tick, _)| now.saturating_sub(*tick) > window)
         {
-            self.sent.pop_front();
+            if let Some((_, old)) = self.sent.pop_front() {
+                self.recycle(old);
+            }
         }
         self.sent.push_back((now, view));
         self.last_sent = Some(now);
@@ -80,12 +101,16 @@ impl SnapshotHistory {
         let Some(index) = self.sent.iter().position(|(sent, _)| *sent == tick) else {
             return AckOutcome::Unknown;
         };
-        // Everything up to and including the acknowledged view leaves `sent`.
-        let mut acknowledged = None;
-        for _ in 0..=index {
-            acknowledged = self.sent.pop_front();
+        // Everything before the acknowledged view leaves `sent`, and it becomes the baseline.
+        for _ in 0..index {
+            if let Some((_, old)) = self.sent.pop_front() {
+                self.recycle(old);
+            }
         }
-        self.acked = acknowledged;
+        let acknowledged = self.sent.pop_front();
+        if let Some((_, old)) = std::mem::replace(&mut self.acked, acknowledged) {
+            self.recycle(old);
+        }
         AckOutcome::Accepted
     }
 

@@ -15,7 +15,7 @@ pub mod quantize;
 pub mod split;
 
 pub use codec::{DecodeError, SNAPSHOT_FORMAT_VERSION, decode_part, encode_part};
-pub use delta::{DeltaError, apply_snapshot, diff};
+pub use delta::{DeltaError, apply_snapshot, diff, diff_into};
 pub(crate) use history::SnapshotHistory;
 pub use quantize::{
     POSITION_UNITS_PER_METRE, YAW_UNITS_PER_TURN, dequantize_position, dequantize_yaw,
@@ -36,7 +36,7 @@ pub mod flags {
 }
 
 /// One avatar as a snapshot carries it (quantised; see [`quantize`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AvatarState {
     /// Who.
     pub id: AvatarId,
@@ -65,6 +65,17 @@ impl View {
         states.sort_by_key(|s| s.id); // stable: the last occurrence now comes first per id
         states.dedup_by_key(|s| s.id);
         Self { states }
+    }
+
+    /// A view from states already sorted by id, each id once (checked in debug builds).
+    pub(crate) fn from_sorted_unique(states: Vec<AvatarState>) -> Self {
+        debug_assert!(states.windows(2).all(|w| w[0].id < w[1].id));
+        Self { states }
+    }
+
+    /// The states' buffer, for reuse.
+    pub(crate) fn into_states(self) -> Vec<AvatarState> {
+        self.states
     }
 
     /// The states, ordered by id.

@@ -7,8 +7,8 @@
 //! the older acknowledged view. A snapshot needing more than the configured number of parts is
 //! not split at all: it is flagged for a reliable stream.
 
-use super::codec::{encode_part, put_change, put_header, put_varint, varint_len};
-use super::{AvatarChange, SnapshotPart};
+use super::AvatarChange;
+use super::codec::{encode_into, put_change, put_header, put_varint, varint_len};
 use crate::config::MAX_SNAPSHOT_PARTS;
 use crate::ids::{AvatarId, Tick};
 
@@ -113,27 +113,6 @@ impl PartBuilder {
     }
 }
 
-fn encode_whole(
-    tick: Tick,
-    baseline: Option<Tick>,
-    removed: &[AvatarId],
-    changes: &[AvatarChange],
-) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_part(
-        &SnapshotPart {
-            tick,
-            baseline,
-            part: 0,
-            parts: 1,
-            removed: removed.to_vec(),
-            changes: changes.to_vec(),
-        },
-        &mut out,
-    );
-    out
-}
-
 /// Encodes a snapshot, splitting it into parts of at most `max_part_bytes` (assumed ≥ the
 /// config's minimum, which always holds a header plus one entry). More than `max_parts` parts
 /// (capped at 255) means [`Delivery::Stream`] with a single part.
@@ -146,20 +125,23 @@ pub fn encode_snapshot(
     max_parts: usize,
 ) -> EncodedSnapshot {
     let max_parts = max_parts.clamp(1, MAX_SNAPSHOT_PARTS);
+    // The common case: it fits in one datagram. The whole encoding is also what a stream gets.
+    let mut whole =
+        Vec::with_capacity(max_part_bytes.min(16 + 14 * changes.len() + 5 * removed.len()));
+    encode_into(&mut whole, tick, baseline, (0, 1), removed, changes);
+    if whole.len() <= max_part_bytes {
+        return EncodedSnapshot {
+            tick,
+            baseline,
+            delivery: Delivery::Datagrams,
+            parts: vec![whole],
+        };
+    }
+
     // The header's size does not depend on the part index or count (one byte each), so a
     // template with count 1 measures every part; the count is patched in at the end.
     let mut header = Vec::new();
-    put_header(
-        &mut header,
-        &SnapshotPart {
-            tick,
-            baseline,
-            part: 0,
-            parts: 1,
-            removed: Vec::new(),
-            changes: Vec::new(),
-        },
-    );
+    put_header(&mut header, tick, baseline, 0, 1);
     let header_len = header.len();
 
     let mut parts: Vec<PartBuilder> = Vec::new();
@@ -205,7 +187,7 @@ pub fn encode_snapshot(
             tick,
             baseline,
             delivery: Delivery::Stream,
-            parts: vec![encode_whole(tick, baseline, removed, changes)],
+            parts: vec![whole],
         };
     }
     let count = parts.len() as u8; // ≤ max_parts ≤ 255
@@ -226,7 +208,7 @@ pub fn encode_snapshot(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{AvatarState, View, apply_snapshot, decode_part, diff};
+    use super::super::{AvatarState, SnapshotPart, View, apply_snapshot, decode_part, diff};
     use super::*;
 
     fn crowd(n: u32, shift: u32) -> View {

@@ -4,12 +4,12 @@
 //! range). A gain is compared with the value last *sent*, not last computed, so slow drifts
 //! still go out once they add up. A source that falls silent or out of view is sent once as 0.
 
-use bevy_ecs::system::{Query, Res, ResMut};
+use bevy_ecs::system::{Local, Query, Res, ResMut};
 
 use crate::audio::source_gain;
 use crate::ids::AvatarId;
 use crate::messages::{GainUpdate, SourceGain, SpatialOutput};
-use crate::sim::components::{Avatar, Hearing, Interest, Position, Yaw, Zones};
+use crate::sim::components::{Avatar, Hearing, Interest, Position, Roster, Zones};
 use crate::sim::resources::{Outbox, Settings, SimStats, SimTick};
 use crate::telemetry;
 
@@ -18,41 +18,44 @@ pub(crate) fn update_gains(
     settings: Res<Settings>,
     mut outbox: ResMut<Outbox>,
     mut stats: ResMut<SimStats>,
+    mut scratch: Local<Scratch>,
+    rooms: Query<&Roster>,
     mut listeners: Query<(&Avatar, &Position, &Zones, &Interest, &mut Hearing)>,
-    sources: Query<(&Avatar, &Position, &Yaw, &Zones)>,
 ) {
     let threshold = settings.0.gain_threshold;
     let floor = settings.0.min_audible_gain;
-    let mut current: Vec<(AvatarId, f32)> = Vec::new();
+    let Scratch { current, next } = &mut *scratch;
+    let mut updates = 0u64;
     for (listener, position, zones, interest, mut hearing) in &mut listeners {
         current.clear();
         let template = &listener.template;
-        for visible in &interest.visible {
-            let Ok((source, at, yaw, source_zones)) = sources.get(visible.entity) else {
-                continue;
-            };
-            if source.id == listener.id {
-                continue;
-            }
-            let gain = source_gain(
-                &template.audio,
-                template.audible_range,
-                position.0,
-                zones.0,
-                at.0,
-                yaw.0,
-                source_zones.0,
-            );
-            if gain >= floor {
-                current.push((source.id, gain));
+        if let Ok(roster) = rooms.get(listener.room) {
+            // Interest is in roster order, so `current` comes out sorted by avatar id.
+            for visible in &interest.visible {
+                let Some(source) = roster.0.get(visible.member as usize) else {
+                    continue;
+                };
+                if source.state.id == listener.id {
+                    continue;
+                }
+                let gain = source_gain(
+                    &template.audio,
+                    template.audible_range,
+                    position.0,
+                    zones.0,
+                    source.position,
+                    source.yaw,
+                    source.zones,
+                );
+                if gain >= floor {
+                    current.push((source.state.id, gain));
+                }
             }
         }
-        current.sort_unstable_by_key(|(id, _)| *id);
 
-        let changes = merge_changes(&mut hearing.last_sent, &current, threshold);
+        let changes = merge_changes(&mut hearing.last_sent, current, threshold, next);
         if !changes.is_empty() {
-            stats.gain_updates += 1;
-            metrics::counter!(telemetry::GAIN_UPDATES).increment(1);
+            updates += 1;
             outbox.send(
                 listener.client,
                 SpatialOutput::Gains(GainUpdate {
@@ -63,17 +66,30 @@ pub(crate) fn update_gains(
             );
         }
     }
+    stats.gain_updates += updates;
+    if updates > 0 {
+        metrics::counter!(telemetry::GAIN_UPDATES).increment(updates);
+    }
+}
+
+/// Buffers reused across listeners and ticks.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    current: Vec<(AvatarId, f32)>,
+    next: Vec<(AvatarId, f32)>,
 }
 
 /// Compares the audible gains now (`current`, ascending ids) with those last sent, returns
-/// what must be sent and updates `last_sent` to match what the client will then hold.
+/// what must be sent and updates `last_sent` to match what the client will then hold. `next`
+/// is scratch space (its old contents are discarded).
 fn merge_changes(
     last_sent: &mut Vec<(AvatarId, f32)>,
     current: &[(AvatarId, f32)],
     threshold: f32,
+    next: &mut Vec<(AvatarId, f32)>,
 ) -> Vec<SourceGain> {
     let mut changes = Vec::new();
-    let mut next = Vec::with_capacity(current.len());
+    next.clear();
     let (mut i, mut j) = (0, 0);
     while i < last_sent.len() || j < current.len() {
         match (last_sent.get(i), current.get(j)) {
@@ -115,7 +131,7 @@ fn merge_changes(
             (None, None) => break,
         }
     }
-    *last_sent = next;
+    std::mem::swap(last_sent, next);
     changes
 }
 
@@ -123,21 +139,23 @@ fn merge_changes(
 mod tests {
     use super::*;
 
-    fn gains(list: &[(u32, f32)]) -> Vec<(AvatarId, f32)> {
-        list.iter().map(|&(id, g)| (AvatarId(id), g)).collect()
+    fn merge(sent: &mut Vec<(AvatarId, f32)>, list: &[(u32, f32)]) -> Vec<SourceGain> {
+        let current: Vec<(AvatarId, f32)> = list.iter().map(|&(id, g)| (AvatarId(id), g)).collect();
+        let mut scratch = vec![(AvatarId(99), 9.0)]; // stale scratch contents must not leak
+        merge_changes(sent, &current, 0.05, &mut scratch)
     }
 
     #[test]
     fn only_changes_beyond_the_threshold_are_sent() {
         let mut sent = Vec::new();
-        let first = merge_changes(&mut sent, &gains(&[(1, 0.5), (2, 0.25)]), 0.05);
+        let first = merge(&mut sent, &[(1, 0.5), (2, 0.25)]);
         assert_eq!(first.len(), 2, "everything is new");
         // 1 drifts by 0.03 (kept), 2 by 0.1 (sent), 3 appears
-        let second = merge_changes(&mut sent, &gains(&[(1, 0.53), (2, 0.35), (3, 1.0)]), 0.05);
+        let second = merge(&mut sent, &[(1, 0.53), (2, 0.35), (3, 1.0)]);
         let ids: Vec<u32> = second.iter().map(|g| g.avatar.0).collect();
         assert_eq!(ids, [2, 3]);
         // 1 keeps drifting: measured against 0.5 (last sent), 0.56 now crosses the threshold
-        let third = merge_changes(&mut sent, &gains(&[(1, 0.56), (2, 0.35), (3, 1.0)]), 0.05);
+        let third = merge(&mut sent, &[(1, 0.56), (2, 0.35), (3, 1.0)]);
         assert_eq!(
             third,
             [SourceGain {
@@ -146,7 +164,7 @@ mod tests {
             }]
         );
         // 2 goes silent: sent once as 0, then nothing
-        let fourth = merge_changes(&mut sent, &gains(&[(1, 0.56), (3, 1.0)]), 0.05);
+        let fourth = merge(&mut sent, &[(1, 0.56), (3, 1.0)]);
         assert_eq!(
             fourth,
             [SourceGain {
@@ -154,6 +172,6 @@ mod tests {
                 gain: 0.0
             }]
         );
-        assert!(merge_changes(&mut sent, &gains(&[(1, 0.56), (3, 1.0)]), 0.05).is_empty());
+        assert!(merge(&mut sent, &[(1, 0.56), (3, 1.0)]).is_empty());
     }
 }

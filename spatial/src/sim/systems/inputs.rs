@@ -83,24 +83,27 @@ pub(crate) fn apply_inputs(
                     let slot = occupants.seats.get(usize::from(index)).copied().flatten();
                     if slot.is_some_and(|holder| holder != entity) {
                         reasons.push(CorrectionReason::SeatTaken);
-                    } else if seat.0 != Some(index) {
-                        stand_up(&mut seat, &mut occupants, &mut seat_changes);
-                        if let Some(slot) = occupants.seats.get_mut(usize::from(index)) {
-                            *slot = Some(entity);
+                    } else {
+                        if seat.0 != Some(index) {
+                            stand_up(&mut seat, &mut occupants, &mut seat_changes);
+                            if let Some(slot) = occupants.seats.get_mut(usize::from(index)) {
+                                *slot = Some(entity);
+                            }
+                            seat.0 = Some(index);
+                            seat_changes.push(SeatChange {
+                                room: avatar.room,
+                                event: RoomEvent::Seated {
+                                    room: avatar.room_id,
+                                    avatar: avatar.id,
+                                    seat: index,
+                                },
+                            });
                         }
-                        seat.0 = Some(index);
+                        // Teleporting to one's own seat settles back onto it.
                         let place = &template.seats[usize::from(index)];
                         position.0 = place.position;
                         yaw.0 = place.yaw();
                         velocity.0 = Vec3::ZERO;
-                        seat_changes.push(SeatChange {
-                            room: avatar.room,
-                            event: RoomEvent::Seated {
-                                room: avatar.room_id,
-                                avatar: avatar.id,
-                                seat: index,
-                            },
-                        });
                     }
                 }
                 Some(TeleportTarget::Spawn(index)) => {

@@ -19,7 +19,7 @@ use crate::messages::{
 };
 use crate::sim::components::{
     Avatar, Hearing, Interest, MoveClock, Occupants, PendingInput, Position, RequestedMove, Room,
-    RoomGrid, Seat, SnapshotState, Stage, Velocity, Yaw, Zones,
+    RoomGrid, Roster, Seat, SnapshotState, Stage, Velocity, Yaw, Zones,
 };
 use crate::sim::resources::{Directory, Inbox, Outbox, Settings, SimStats, SimTick};
 use crate::snapshot::history::AckOutcome;
@@ -28,8 +28,8 @@ use crate::template::RoomTemplate;
 
 /// Drains the inbox (exclusive system).
 pub(crate) fn route_inputs(world: &mut World) {
-    let inputs = std::mem::take(&mut world.resource_mut::<Inbox>().0);
-    for input in inputs {
+    let mut inputs = std::mem::take(&mut world.resource_mut::<Inbox>().0);
+    for input in inputs.drain(..) {
         match input {
             SpatialInput::CreateRoom { room, template } => create_room(world, room, template),
             SpatialInput::CloseRoom { room } => close_room(world, room),
@@ -39,6 +39,9 @@ pub(crate) fn route_inputs(world: &mut World) {
             SpatialInput::Ack { client, tick } => acknowledge(world, client, tick),
         }
     }
+    // Nothing was queued meanwhile (this system has the world to itself): hand the emptied
+    // buffer back so the next tick's inputs reuse its memory.
+    world.resource_mut::<Inbox>().0 = inputs;
 }
 
 fn ignore(world: &mut World, reason: &'static str) {
@@ -82,6 +85,7 @@ fn create_room(world: &mut World, room: RoomId, template: Arc<RoomTemplate>) {
             },
             RoomGrid(SpatialGrid::new(cell)),
             Stage::default(),
+            Roster::default(),
         ))
         .id();
     world.resource_mut::<Directory>().rooms.insert(room, entity);
