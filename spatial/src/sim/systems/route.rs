@@ -147,15 +147,15 @@ fn placement(room: &mut Room, occupants: &Occupants) -> (Vec3, f32, Option<u16>)
     (spawn.position, spawn.yaw(), None)
 }
 
+fn refuse(world: &mut World, client: ClientId, room: RoomId, reason: JoinRefusal) {
+    world
+        .resource_mut::<Outbox>()
+        .send(client, SpatialOutput::JoinRefused { room, reason });
+}
+
 fn join(world: &mut World, client: ClientId, room: RoomId) {
     let Some(room_entity) = world.resource::<Directory>().rooms.get(&room).copied() else {
-        world.resource_mut::<Outbox>().send(
-            client,
-            SpatialOutput::JoinRefused {
-                room,
-                reason: JoinRefusal::UnknownRoom,
-            },
-        );
+        refuse(world, client, room, JoinRefusal::UnknownRoom);
         return;
     };
     if let Some(existing) = avatar_of(world, client) {
@@ -174,13 +174,7 @@ fn join(world: &mut World, client: ClientId, room: RoomId) {
         return;
     };
     if occupants.members.len() >= r.template.capacity as usize {
-        world.resource_mut::<Outbox>().send(
-            client,
-            SpatialOutput::JoinRefused {
-                room,
-                reason: JoinRefusal::RoomFull,
-            },
-        );
+        refuse(world, client, room, JoinRefusal::RoomFull);
         return;
     }
     let avatar_id = AvatarId(r.next_avatar);
