@@ -1,8 +1,9 @@
 //! Committed messages per second through the group-commit writer.
 //!
 //! Many submitters (as many concurrent `msg.send`s as a busy node has) each commit messages one
-//! after another through one `MessageWriter`, spread over several channels. A message counts once
-//! its commit has returned, i.e. once it is durable. Runs on SQLite (a temporary file) and, when
+//! after another through one `MessageWriter`, spread over several channels. Every message carries
+//! a nonce, as client sends do, so the idempotency lookup is part of the cost. A message counts
+//! once its commit has returned, i.e. once it is durable. Runs on SQLite (a temporary file) and, when
 //! ATRIUM_TEST_DATABASE_URL is set, on PostgreSQL (a temporary schema, dropped afterwards).
 //!
 //! `cargo bench -p atrium-persistence --bench commit`
@@ -94,14 +95,15 @@ async fn commit_round(target: &Target) -> Duration {
         let channel = target.channels[s % target.channels.len()];
         tasks.push(tokio::spawn(async move {
             for _ in 0..per_submitter {
+                let id = MessageId::new();
                 let msg = NewMessage {
-                    id: MessageId::new(),
+                    id,
                     channel_id: channel,
                     sender_id: sender,
                     body: BODY.to_owned(),
                     reply_to: None,
                     mentions: Vec::new(),
-                    nonce: None,
+                    nonce: Some(id.to_string()),
                     created_at: OffsetDateTime::now_utc(),
                 };
                 writer.commit(msg).await.expect("commit");

@@ -11,6 +11,7 @@ pub mod store;
 pub mod writer;
 
 mod audit_filter;
+mod batch;
 mod columns;
 mod fts_query;
 mod keys;

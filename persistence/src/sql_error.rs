@@ -35,20 +35,6 @@ pub(crate) fn write(e: sqlx::Error, fallback: &str, uniques: &[(&str, &str)]) ->
     db(e)
 }
 
-/// Whether `e` is a unique violation (used where a clash is an expected outcome, not an error).
-pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|dbe| dbe.is_unique_violation())
-}
-
-/// Whether `e` is a constraint failure that concerns one record only (a missing referenced row,
-/// a broken CHECK), as opposed to a failure of the connection or the database as a whole.
-pub(crate) fn is_row_constraint(e: &sqlx::Error) -> bool {
-    e.as_database_error().is_some_and(|dbe| {
-        dbe.is_unique_violation() || dbe.is_foreign_key_violation() || dbe.is_check_violation()
-    })
-}
-
 /// A value read from the database that does not map back to a domain value.
 pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))

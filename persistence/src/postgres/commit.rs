@@ -15,14 +15,14 @@
 //! a unique violation, the transaction is rolled back (no seq was spent) and the whole batch is
 //! retried, now seeing that message in step 1. Deadlocks and serialization failures retry too.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use atrium_core::model::{Message, NewMessage};
 
 use super::{PgStore, rows};
+use crate::batch::{self, Outcome};
 use crate::columns::message_columns;
 use crate::store::{Committed, StoreError, StoreResult};
 use crate::{millis, sql_error};
@@ -36,17 +36,6 @@ const RETRYABLE: &[&str] = &[
     "40001", // serialization_failure
     "40P01", // deadlock_detected
 ];
-
-/// What became of one message of the batch while the transaction is open.
-enum Outcome {
-    /// Accepted: will be inserted with this seq.
-    Accepted {
-        seq: i64,
-    },
-    /// Same sender and nonce as an earlier accepted message of this batch.
-    SameAs(usize),
-    Done(StoreResult<Committed>),
-}
 
 impl PgStore {
     pub(super) async fn commit_batch(
@@ -88,40 +77,30 @@ impl PgStore {
             .filter(|&i| outcomes[i].is_none())
             .collect();
         let verdicts = validate(&mut tx, batch, &candidates).await?;
-        let mut accepted_ids: HashMap<Uuid, Uuid> = HashMap::new(); // id -> channel
+        let mut accepted_ids: HashSet<Uuid> = HashSet::new();
         let mut accepted_nonces: HashMap<(Uuid, &str), usize> = HashMap::new();
         let mut per_channel: HashMap<Uuid, i64> = HashMap::new();
         for &i in &candidates {
             let msg = &batch[i];
-            let outcome = match verdicts.get(&i) {
-                None => Outcome::Done(Err(StoreError::NotFound)),
-                Some(v) if v.id_taken || accepted_ids.contains_key(&msg.id.as_uuid()) => {
+            let twin_of = msg
+                .nonce
+                .as_deref()
+                .and_then(|n| accepted_nonces.get(&(msg.sender_id.as_uuid(), n)).copied());
+            let outcome = match (twin_of, verdicts.get(&i)) {
+                (Some(first), _) => Outcome::SameAs(first),
+                (None, None) => Outcome::Done(Err(StoreError::NotFound)),
+                (None, Some(v)) if v.id_taken || accepted_ids.contains(&msg.id.as_uuid()) => {
                     Outcome::Done(Err(StoreError::Conflict("message id".into())))
                 }
-                Some(v)
-                    if !v.reply_ok
-                        && msg.reply_to.is_none_or(|r| {
-                            accepted_ids.get(&r.as_uuid()) != Some(&msg.channel_id.as_uuid())
-                        }) =>
-                {
-                    Outcome::Done(Err(StoreError::NotFound))
-                }
-                Some(_) => {
-                    let earlier = msg
-                        .nonce
-                        .as_deref()
-                        .and_then(|n| accepted_nonces.get(&(msg.sender_id.as_uuid(), n)).copied());
-                    match earlier {
-                        Some(first) => Outcome::SameAs(first),
-                        None => {
-                            accepted_ids.insert(msg.id.as_uuid(), msg.channel_id.as_uuid());
-                            if let Some(n) = msg.nonce.as_deref() {
-                                accepted_nonces.insert((msg.sender_id.as_uuid(), n), i);
-                            }
-                            *per_channel.entry(msg.channel_id.as_uuid()).or_default() += 1;
-                            Outcome::Accepted { seq: 0 }
-                        }
+                // A reply must point at a committed message of the same channel.
+                (None, Some(v)) if !v.reply_ok => Outcome::Done(Err(StoreError::NotFound)),
+                (None, Some(_)) => {
+                    accepted_ids.insert(msg.id.as_uuid());
+                    if let Some(n) = msg.nonce.as_deref() {
+                        accepted_nonces.insert((msg.sender_id.as_uuid(), n), i);
                     }
+                    *per_channel.entry(msg.channel_id.as_uuid()).or_default() += 1;
+                    Outcome::Accepted { seq: 0 }
                 }
             };
             outcomes[i] = Some(outcome);
@@ -143,7 +122,7 @@ impl PgStore {
         insert_accepted(&mut tx, batch, &outcomes).await?;
         tx.commit().await?;
 
-        Ok(resolve(batch, outcomes))
+        Ok(batch::resolve(batch, outcomes))
     }
 }
 
@@ -329,43 +308,4 @@ async fn insert_accepted(
 fn uuid_array_literal(ids: &[atrium_core::ids::UserId]) -> String {
     let inner: Vec<String> = ids.iter().map(ToString::to_string).collect();
     format!("{{{}}}", inner.join(","))
-}
-
-/// Turns the outcomes of a committed transaction into the per-message results.
-fn resolve(batch: &[NewMessage], outcomes: Vec<Option<Outcome>>) -> Vec<StoreResult<Committed>> {
-    let stored = |msg: &NewMessage, seq: i64| Message {
-        id: msg.id,
-        channel_id: msg.channel_id,
-        seq,
-        sender_id: msg.sender_id,
-        body: msg.body.clone(),
-        reply_to: msg.reply_to,
-        mentions: msg.mentions.clone(),
-        nonce: msg.nonce.clone(),
-        created_at: millis::truncate(msg.created_at),
-        edited_at: None::<OffsetDateTime>,
-        deleted: false,
-    };
-    let seqs: Vec<Option<i64>> = outcomes
-        .iter()
-        .map(|o| match o {
-            Some(Outcome::Accepted { seq }) => Some(*seq),
-            _ => None,
-        })
-        .collect();
-    outcomes
-        .into_iter()
-        .enumerate()
-        .map(|(i, outcome)| match outcome {
-            Some(Outcome::Accepted { seq }) => Ok(Committed::New(stored(&batch[i], seq))),
-            Some(Outcome::SameAs(first)) => match seqs.get(first).copied().flatten() {
-                Some(seq) => Ok(Committed::Duplicate(stored(&batch[first], seq))),
-                None => Err(StoreError::Database(
-                    "duplicate of an unstored message".into(),
-                )),
-            },
-            Some(Outcome::Done(result)) => result,
-            None => Err(StoreError::Database("message was not processed".into())),
-        })
-        .collect()
 }

@@ -10,8 +10,10 @@ mod audit;
 mod channels;
 mod commit;
 mod messages;
+mod nodelay;
 mod rows;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -47,9 +49,26 @@ impl PgStore {
     /// Connects with explicit options (e.g. a `search_path` set through
     /// [`PgConnectOptions::options`]).
     pub async fn connect_with(options: PgConnectOptions) -> StoreResult<Self> {
+        let server = match options.get_socket() {
+            Some(_) => Arc::new(Vec::new()),
+            None => {
+                Arc::new(nodelay::server_addresses(options.get_host(), options.get_port()).await)
+            }
+        };
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(move |_conn, _meta| {
+                let server = server.clone();
+                Box::pin(async move {
+                    // Scanning descriptors is blocking work; keep it off the async workers.
+                    let scan = tokio::task::spawn_blocking(move || nodelay::disable_nagle(&server));
+                    if let Err(e) = scan.await {
+                        tracing::debug!(error = %e, "TCP_NODELAY scan did not finish");
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Database(format!("cannot connect to PostgreSQL: {e}")))?;

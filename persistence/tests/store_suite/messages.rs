@@ -199,7 +199,18 @@ pub async fn nonce_idempotency(db: Db) {
     );
     assert_eq!(results[1].as_ref().unwrap().message().id, first.id);
 
-    assert_eq!(s.get_channel(org.id, ch.id).await.unwrap().last_seq, 3);
+    // A nonce whose first use in a batch fails is still free for the retry in the same batch.
+    let mut lost = with_nonce(anna.id, "to nowhere", "n-3");
+    lost.channel_id = ChannelId::new();
+    let retried = with_nonce(anna.id, "to general", "n-3");
+    let results = s.insert_messages(&[lost, retried.clone()]).await.unwrap();
+    assert!(matches!(results[0], Err(StoreError::NotFound)));
+    match &results[1] {
+        Ok(Committed::New(m)) => assert_eq!((m.id, m.seq), (retried.id, 4)),
+        other => panic!("{other:?}"),
+    }
+
+    assert_eq!(s.get_channel(org.id, ch.id).await.unwrap().last_seq, 4);
     let bodies: Vec<String> = s
         .history(ch.id, None, 10)
         .await
@@ -207,7 +218,7 @@ pub async fn nonce_idempotency(db: Db) {
         .into_iter()
         .map(|m| m.body)
         .collect();
-    assert_eq!(bodies, vec!["once", "twice", "ben's own"]);
+    assert_eq!(bodies, vec!["once", "twice", "ben's own", "to general"]);
 }
 
 pub async fn edits_and_deletes(db: Db) {
