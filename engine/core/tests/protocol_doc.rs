@@ -3,7 +3,8 @@
 //!
 //! Convention in the document: a ```json block (the frame in JSON notation) is immediately
 //! followed by a ```hex block whose info string names the direction and the frame type, e.g.
-//! "```hex client msg.send" or "```hex server ok". Hex is whitespace-separated byte pairs.
+//! "```hex client msg.send" or "```hex server ok" (or "```hex datagram echo" for a
+//! WebTransport datagram). Hex is whitespace-separated byte pairs.
 //!
 //! To regenerate the examples after a protocol change, run
 //! `cargo test -p atrium-core --test protocol_doc -- --ignored --nocapture` and paste the blocks.
@@ -12,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use atrium_core::ids::{ChannelId, MessageId, SessionId, UserId};
 use atrium_core::protocol::{
-    ClientFrame, ErrorCode, FrameCodec, HistoryMessage, HistoryPage, MsgSent, OkResult,
+    ClientFrame, Datagram, ErrorCode, FrameCodec, HistoryMessage, HistoryPage, MsgSent, OkResult,
     PresenceStatus, ServerFrame,
 };
 use serde::Serialize;
@@ -102,7 +103,11 @@ fn every_example_in_the_spec_decodes_and_re_encodes_exactly() {
                     .unwrap_or_else(|e| panic!("{at}: {e}"));
                 (frame.kind(), codec.encode_server(&frame).unwrap())
             }
-            other => panic!("{at}: direction must be client or server, not `{other}`"),
+            "datagram" => {
+                let datagram = Datagram::decode(&ex.bytes).unwrap_or_else(|e| panic!("{at}: {e}"));
+                (datagram.kind(), datagram.encode())
+            }
+            other => panic!("{at}: direction must be client, server or datagram, not `{other}`"),
         };
         assert_eq!(kind, ex.kind, "{at}: decodes as a different frame");
         assert_eq!(&again[..], &ex.bytes[..], "{at}: re-encodes differently");
@@ -116,6 +121,7 @@ fn every_example_in_the_spec_decodes_and_re_encodes_exactly() {
     for (direction, kinds) in [
         ("client", &ClientFrame::KINDS[..]),
         ("server", &ServerFrame::KINDS[..]),
+        ("datagram", &Datagram::KINDS[..]),
     ] {
         for kind in kinds {
             assert!(

@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod codec;
+pub mod datagram;
 pub mod error_code;
 mod history;
 pub mod limits;
@@ -17,6 +18,7 @@ pub mod server;
 
 pub use client::ClientFrame;
 pub use codec::{DecodeError, EncodeError, FrameCodec};
+pub use datagram::{Datagram, DatagramError};
 pub use error_code::ErrorCode;
 pub use limits::{DEFAULT_MAX_FRAME_BYTES, LimitError};
 pub use server::{
