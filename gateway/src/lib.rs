@@ -11,12 +11,14 @@
 //! - [`http`]: the axum routes, extractors, error mapping, metrics and OpenAPI document.
 //! - [`ws`]: `GET /ws`, the WebSocket transport of live sessions; [`session`]: the
 //!   transport-agnostic session loop (handshake, rate limit, heartbeat, batched writes).
+//! - [`webtransport`]: the WebTransport listener (`/wt` over QUIC) on the same session loop.
 
 pub mod config;
 pub mod http;
 pub mod service;
 pub mod session;
 pub mod state;
+pub mod webtransport;
 pub mod ws;
 
 pub use config::HttpConfig;

@@ -49,6 +49,9 @@ pub struct AppState {
     /// The realtime core and live-connection settings (`/ws`, `/api/v1/presence`); `None` on a
     /// node without it (those routes answer 503). Set with [`AppState::with_realtime`].
     pub realtime: Option<crate::session::LiveContext>,
+    /// What `GET /api/v1/webtransport` reports (follows certificate renewals); `None` on a node
+    /// without a WebTransport listener. Set with [`AppState::with_webtransport`].
+    pub webtransport: Option<tokio::sync::watch::Receiver<crate::webtransport::WtInfo>>,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
             default_org: default_org.id,
             cors_origins: Arc::new(cors_origins),
             realtime: None,
+            webtransport: None,
         })
     }
 
@@ -91,6 +95,16 @@ impl AppState {
         ws: crate::ws::WsConfig,
     ) -> Self {
         self.realtime = Some(crate::ws::live_context(realtime, self.tokens.clone(), ws));
+        self
+    }
+
+    /// Announces a WebTransport listener at `GET /api/v1/webtransport`
+    /// ([`WtServer::info`](crate::webtransport::WtServer::info)).
+    pub fn with_webtransport(
+        mut self,
+        info: tokio::sync::watch::Receiver<crate::webtransport::WtInfo>,
+    ) -> Self {
+        self.webtransport = Some(info);
         self
     }
 }

@@ -17,6 +17,7 @@ pub mod presence;
 pub mod search;
 pub mod users;
 pub mod views;
+pub mod webtransport;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(search::routes())
         .merge(presence::routes())
         .merge(crate::ws::routes())
+        .merge(webtransport::routes())
         .merge(audit::routes())
         .merge(health::routes())
         .merge(metrics::routes())

@@ -61,6 +61,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
         .merge_from(super::search::SearchApi::openapi())
         .merge_from(super::presence::PresenceApi::openapi())
         .merge_from(crate::ws::WsApi::openapi())
+        .merge_from(super::webtransport::WebTransportApi::openapi())
         .merge_from(super::audit::AuditApi::openapi())
         .merge_from(super::health::HealthApi::openapi())
         .merge_from(super::metrics::MetricsApi::openapi())

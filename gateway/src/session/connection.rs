@@ -40,4 +40,8 @@ pub trait FrameConnection: Send {
 
     /// Closes the connection, telling the peer why where the transport can.
     fn close(&mut self, code: ErrorCode) -> impl Future<Output = ()> + Send;
+
+    /// The handshake succeeded and the session is open. A transport that carries more than
+    /// frames (WebTransport datagrams) starts accepting that now; nothing before `hello` is.
+    fn session_opened(&mut self) {}
 }

@@ -69,6 +69,7 @@ pub async fn run<C: FrameConnection>(mut conn: C, live: LiveContext) {
             return;
         }
     };
+    conn.session_opened();
     metrics::gauge!("atrium_live_sessions").increment(1.0);
     let mut live_session = LiveSession {
         bucket: TokenBucket::new(live.config.rate_limit(), std::time::Instant::now()),
