@@ -1,0 +1,226 @@
+//! Atrium's `atrium.v1` protocol (docs/protocol.md): `hello` → `welcome`, `sub` → `ok
+//! {last_seq}`, `msg.send` → `ok {id, seq}`, and `msg` pushes.
+//!
+//! Publishes are pipelined: each `msg.send` gets its own `rid` and the `ok` that comes back after
+//! the commit is the confirmation. Reconnects resume with `hello.resume`, so the server replays
+//! every missed message and a subscriber's seq stream stays whole.
+
+use std::collections::BTreeMap;
+
+use atrium_core::protocol::{
+    ClientFrame, DEFAULT_MAX_FRAME_BYTES, FrameCodec, OkResult, SUBPROTOCOL, ServerFrame,
+};
+use bytes::Bytes;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::msgpack_peek;
+use super::ws::{self, WsStream};
+use super::{ChannelRef, Event, Wire, WireContext, WireError};
+
+/// Sent in `hello.client`, for the server's logs.
+const CLIENT_NAME: &str = concat!("atrium-loadtest/", env!("CARGO_PKG_VERSION"));
+const HELLO_RID: u32 = 0;
+
+pub struct AtriumWire {
+    ws: WsStream,
+    codec: FrameCodec,
+    next_rid: u32,
+}
+
+impl AtriumWire {
+    fn rid(&mut self) -> u32 {
+        self.next_rid = self.next_rid.wrapping_add(1).max(1);
+        self.next_rid
+    }
+
+    fn encode(&self, frame: &ClientFrame) -> Result<Message, WireError> {
+        self.codec
+            .encode_client(frame)
+            .map(Message::Binary)
+            .map_err(|e| WireError::Protocol(e.to_string()))
+    }
+
+    async fn greet(
+        ctx: &WireContext,
+        session: u64,
+        token: &str,
+        resume: BTreeMap<atrium_core::ids::ChannelId, i64>,
+    ) -> Result<Self, WireError> {
+        let ws = ws::open(ctx, session, Some(SUBPROTOCOL), DEFAULT_MAX_FRAME_BYTES).await?;
+        let mut wire = AtriumWire {
+            ws,
+            codec: FrameCodec::new(DEFAULT_MAX_FRAME_BYTES),
+            next_rid: HELLO_RID,
+        };
+        let hello = wire.encode(&ClientFrame::Hello {
+            rid: HELLO_RID,
+            token: token.to_owned(),
+            client: Some(CLIENT_NAME.to_owned()),
+            resume,
+        })?;
+        ws::send(&mut wire.ws, hello).await?;
+        let welcome = async {
+            loop {
+                match wire.next_frame().await? {
+                    Some(ServerFrame::Welcome { .. }) => return Ok(()),
+                    Some(ServerFrame::Err { code, message, .. }) => {
+                        return Err(WireError::Server {
+                            code: code.to_string(),
+                            message,
+                        });
+                    }
+                    Some(ServerFrame::Bye { code, .. }) => {
+                        return Err(WireError::Closed {
+                            code: Some(code.to_string()),
+                        });
+                    }
+                    _ => continue,
+                }
+            }
+        };
+        tokio::time::timeout(ctx.handshake_timeout, welcome)
+            .await
+            .map_err(|_| WireError::Timeout("welcome"))??;
+        Ok(wire)
+    }
+
+    /// The next frame, decoded in full (`None` for undecodable ones, which are skipped).
+    async fn next_frame(&mut self) -> Result<Option<ServerFrame>, WireError> {
+        match ws::next_data(&mut self.ws).await? {
+            Message::Binary(bytes) => Ok(self.codec.decode_server(&bytes).ok()),
+            _ => Err(WireError::Protocol(
+                "text frame from an Atrium server".into(),
+            )),
+        }
+    }
+
+    fn dispatch<F>(&self, bytes: &Bytes, sink: &mut F) -> Result<(), WireError>
+    where
+        F: FnMut(Event<'_>),
+    {
+        if let Some((seq, body)) = msgpack_peek::msg_push(bytes) {
+            sink(Event::Delivery {
+                body,
+                seq: Some(seq),
+            });
+            return Ok(());
+        }
+        match self.codec.decode_server(bytes) {
+            Ok(ServerFrame::Msg { seq, body, .. }) => sink(Event::Delivery {
+                body: body.as_bytes(),
+                seq: Some(seq),
+            }),
+            Ok(ServerFrame::Ok {
+                result: OkResult::Sent(sent),
+                ..
+            }) => sink(Event::Confirmed {
+                seq: Some(sent.seq),
+            }),
+            Ok(ServerFrame::Err { code, .. }) => sink(Event::Rejected {
+                code: code.as_str(),
+            }),
+            Ok(ServerFrame::Bye { code, .. }) => {
+                return Err(WireError::Closed {
+                    code: Some(code.to_string()),
+                });
+            }
+            // Presence, typing, read receipts, other replies: not part of the measurement.
+            Ok(_) => {}
+            Err(e) => return Err(WireError::Protocol(e.to_string())),
+        }
+        Ok(())
+    }
+}
+
+impl Wire for AtriumWire {
+    async fn open(ctx: &WireContext, session: u64, token: &str) -> Result<Self, WireError> {
+        Self::greet(ctx, session, token, BTreeMap::new()).await
+    }
+
+    async fn subscribe(&mut self, ch: &ChannelRef) -> Result<Option<i64>, WireError> {
+        let id = ch
+            .id
+            .ok_or_else(|| WireError::Protocol(format!("channel {} has no Atrium id", ch.index)))?;
+        let rid = self.rid();
+        let sub = self.encode(&ClientFrame::Sub { rid, ch: id })?;
+        ws::send(&mut self.ws, sub).await?;
+        loop {
+            match self.next_frame().await? {
+                Some(ServerFrame::Ok {
+                    rid: got,
+                    result: OkResult::Subscribed(ok),
+                }) if got == rid => return Ok(Some(ok.last_seq)),
+                Some(ServerFrame::Err {
+                    rid: Some(got),
+                    code,
+                    message,
+                }) if got == rid => {
+                    return Err(WireError::Server {
+                        code: code.to_string(),
+                        message,
+                    });
+                }
+                Some(ServerFrame::Bye { code, .. }) => {
+                    return Err(WireError::Closed {
+                        code: Some(code.to_string()),
+                    });
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    async fn reopen(
+        ctx: &WireContext,
+        session: u64,
+        token: &str,
+        ch: &ChannelRef,
+        last_seq: Option<i64>,
+    ) -> Result<Self, WireError> {
+        match (ch.id, last_seq) {
+            (Some(id), Some(seq)) => {
+                Self::greet(ctx, session, token, BTreeMap::from([(id, seq)])).await
+            }
+            _ => {
+                let mut wire = Self::open(ctx, session, token).await?;
+                wire.subscribe(ch).await?;
+                Ok(wire)
+            }
+        }
+    }
+
+    async fn feed_publish(&mut self, ch: &ChannelRef, body: &str) -> Result<(), WireError> {
+        let id = ch
+            .id
+            .ok_or_else(|| WireError::Protocol(format!("channel {} has no Atrium id", ch.index)))?;
+        let rid = self.rid();
+        let frame = self.encode(&ClientFrame::MsgSend {
+            rid,
+            ch: id,
+            body: body.to_owned(),
+            reply_to: None,
+            nonce: None,
+        })?;
+        ws::feed(&mut self.ws, frame).await
+    }
+
+    async fn flush(&mut self) -> Result<(), WireError> {
+        ws::flush(&mut self.ws).await
+    }
+
+    async fn recv<F>(&mut self, sink: &mut F) -> Result<(), WireError>
+    where
+        F: FnMut(Event<'_>) + Send,
+    {
+        match ws::next_data(&mut self.ws).await? {
+            Message::Binary(bytes) => self.dispatch(&bytes, sink),
+            _ => Err(WireError::Protocol(
+                "text frame from an Atrium server".into(),
+            )),
+        }
+    }
+
+    async fn close(self) {
+        ws::close(self.ws).await;
+    }
+}
