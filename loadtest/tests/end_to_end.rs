@@ -1,0 +1,224 @@
+//! The whole binary against a small in-process NATS-over-WebSocket server: coordinator, worker
+//! processes, phases, latency, integrity and the report file. A second test makes sure a
+//! non-loopback target is refused before anything connects.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+type Subscribers = Arc<Mutex<HashMap<String, Vec<(String, mpsc::UnboundedSender<Message>)>>>>;
+
+/// Enough of a NATS server for the load tester: INFO, CONNECT, PING/PONG, SUB, PUB → MSG.
+/// Each client WebSocket frame holds whole operations, which is what the load tester sends.
+async fn mini_nats() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let subs: Subscribers = Arc::default();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let subs = subs.clone();
+            tokio::spawn(async move {
+                let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                let (mut sink, mut source) = ws.split();
+                let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+                tokio::spawn(async move {
+                    while let Some(m) = rx.recv().await {
+                        if sink.send(m).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                let _ = tx.send(Message::binary(
+                    b"INFO {\"server_id\":\"mini\"}\r\n".to_vec(),
+                ));
+                while let Some(Ok(message)) = source.next().await {
+                    let Message::Binary(bytes) = message else {
+                        continue;
+                    };
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    let mut lines = text.split("\r\n");
+                    while let Some(line) = lines.next() {
+                        let mut words = line.split(' ');
+                        match words.next() {
+                            Some("PING") => {
+                                let _ = tx.send(Message::binary(b"PONG\r\n".to_vec()));
+                            }
+                            Some("SUB") => {
+                                let subject = words.next().unwrap_or_default().to_owned();
+                                let sid = words.next().unwrap_or_default().to_owned();
+                                subs.lock()
+                                    .unwrap()
+                                    .entry(subject)
+                                    .or_default()
+                                    .push((sid, tx.clone()));
+                            }
+                            Some("PUB") => {
+                                let subject = words.next().unwrap_or_default();
+                                let payload = lines.next().unwrap_or_default();
+                                let subs = subs.lock().unwrap();
+                                for (sid, to) in subs.get(subject).into_iter().flatten() {
+                                    let msg = format!(
+                                        "MSG {subject} {sid} {}\r\n{payload}\r\n",
+                                        payload.len()
+                                    );
+                                    let _ = to.send(Message::binary(msg.into_bytes()));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn loadtest() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_atrium-loadtest"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fanout_run_over_two_processes_reports_clean_deliveries() {
+    let addr = mini_nats().await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let output = tokio::task::spawn_blocking({
+        let report = report.clone();
+        let plots = dir.path().join("plots");
+        move || {
+            loadtest()
+                .args(["run", "--target", "nats", "--scenario", "fanout", "--quiet"])
+                .args(["--url", &format!("ws://{addr}/")])
+                .args([
+                    "--channels",
+                    "3",
+                    "--members",
+                    "10",
+                    "--publishers-per-channel",
+                    "2",
+                ])
+                .args(["--rate", "300", "--duration", "2", "--drain", "5"])
+                .args(["--processes", "2", "--source-addrs", "127.0.0.1,127.0.0.2"])
+                .arg("--report")
+                .arg(&report)
+                .arg("--plots-dir")
+                .arg(&plots)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let fanout = &json["fanout"];
+    let confirmed = fanout["confirmed"].as_u64().unwrap();
+    assert!(
+        confirmed >= 400,
+        "about 600 messages in 2 s at 300/s: {fanout}"
+    );
+    // Every subscriber of a channel gets every message of that channel's publishers.
+    assert_eq!(
+        fanout["deliveries"].as_u64().unwrap(),
+        confirmed * 10,
+        "{fanout}"
+    );
+    assert_eq!(fanout["expected_deliveries"], fanout["deliveries"]);
+    assert_eq!(json["integrity"]["subscribers"], 30);
+    assert_eq!(json["integrity"]["totals"]["gaps"], 0);
+    assert_eq!(json["integrity"]["totals"]["duplicates"], 0);
+    assert_eq!(json["integrity_basis"], "publisher counter");
+    assert_eq!(json["sessions"]["connected"], 36);
+    assert!(json["latency"]["count"].as_u64().unwrap() == confirmed * 10);
+    assert!(json["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
+    assert!(
+        json["errors"].as_object().unwrap().is_empty(),
+        "{}",
+        json["errors"]
+    );
+    assert!(stdout.contains("(clean)"), "{stdout}");
+    assert!(
+        dir.path()
+            .join("plots/nats-fanout-latency-over-time.svg")
+            .is_file()
+    );
+    assert!(
+        dir.path()
+            .join("plots/nats-fanout-latency-histogram.svg")
+            .is_file()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_run_holds_its_sessions() {
+    let addr = mini_nats().await;
+    let output = tokio::task::spawn_blocking(move || {
+        loadtest()
+            .args([
+                "run",
+                "--target",
+                "nats",
+                "--scenario",
+                "connect",
+                "--quiet",
+            ])
+            .args(["--url", &format!("ws://{addr}/")])
+            .args([
+                "--sessions",
+                "200",
+                "--connect-rate",
+                "1000",
+                "--hold",
+                "1",
+                "--channels",
+                "4",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("sessions      200 of 200 open, 0 failed"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_remote_target_is_refused_before_connecting() {
+    for url in ["ws://192.0.2.10:8080/ws", "ws://example.com/ws"] {
+        let output = loadtest()
+            .args(["run", "--target", "atrium", "--url", url, "--quiet"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "usage error for {url}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("only targets loopback"), "{stderr}");
+    }
+    let output = loadtest()
+        .args(["run", "--scenario", "llm", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not implemented yet"));
+}
