@@ -3,19 +3,22 @@
 //! A statement per message would cost a network round trip each, so the batch travels as arrays
 //! and is processed set-wise:
 //!
-//! 1. nonces already stored for their sender are looked up in one query (→ `Duplicate`);
-//! 2. the rest is validated in one query (known channel, sender of the channel's organization,
-//!    reply inside the same channel, message id free); a message that fails is answered with its
-//!    own error and takes no seq;
-//! 3. the channels involved are locked in id order (`FOR UPDATE`, so two nodes' batches touching
-//!    the same channels queue instead of deadlocking) and advanced by their message counts;
-//! 4. every accepted message is inserted by one `INSERT … SELECT FROM UNNEST(…)`.
+//! 1. one query looks up, for every message, a stored message with the same sender and nonce
+//!    (→ `Duplicate`) and validates the rest (known channel, sender of the channel's
+//!    organization, reply inside the same channel, message id free); a message that fails is
+//!    answered with its own error and takes no seq;
+//! 2. one statement locks the channels involved in id order (`FOR UPDATE`, so two nodes' batches
+//!    touching the same channels queue instead of deadlocking) and advances each by its count;
+//! 3. every accepted message is inserted by one `INSERT … SELECT FROM UNNEST(…)`.
 //!
-//! Between (2) and (4) another node may commit the same nonce or id; the INSERT then fails with
-//! a unique violation, the transaction is rolled back (no seq was spent) and the whole batch is
-//! retried, now seeing that message in step 1. Deadlocks and serialization failures retry too.
+//! With BEGIN and COMMIT that is five round trips per batch, whatever its size. Between (1) and
+//! (3) another node may commit the same nonce or id; the INSERT then fails with a unique
+//! violation, the transaction is rolled back (no seq was spent) and the whole batch is retried,
+//! now seeing that message in step 1. Deadlocks and serialization failures retry too.
 
 use std::collections::{HashMap, HashSet};
+
+use sqlx::Row;
 
 use uuid::Uuid;
 
@@ -23,7 +26,7 @@ use atrium_core::model::{Message, NewMessage};
 
 use super::{PgStore, rows};
 use crate::batch::{self, Outcome};
-use crate::columns::message_columns;
+use crate::columns::message_columns_m;
 use crate::store::{Committed, StoreError, StoreResult};
 use crate::{millis, sql_error};
 
@@ -62,31 +65,26 @@ impl PgStore {
         let mut tx = self.pool.begin().await?;
         let mut outcomes: Vec<Option<Outcome>> = (0..batch.len()).map(|_| None).collect();
 
-        // 1. Nonces this sender already used in an earlier transaction.
-        let stored = stored_duplicates(&mut tx, batch).await?;
-        for (i, msg) in batch.iter().enumerate() {
-            if let Some(nonce) = &msg.nonce
-                && let Some(original) = stored.get(&(msg.sender_id.as_uuid(), nonce.clone()))
-            {
-                outcomes[i] = Some(Outcome::Done(Ok(Committed::Duplicate(original.clone()))));
-            }
-        }
-
-        // 2. Validate the rest.
-        let candidates: Vec<usize> = (0..batch.len())
-            .filter(|&i| outcomes[i].is_none())
-            .collect();
-        let verdicts = validate(&mut tx, batch, &candidates).await?;
+        // 1. Earlier uses of each nonce, and whether each message may be stored.
+        let verdicts = check(&mut tx, batch).await?;
         let mut accepted_ids: HashSet<Uuid> = HashSet::new();
         let mut accepted_nonces: HashMap<(Uuid, &str), usize> = HashMap::new();
         let mut per_channel: HashMap<Uuid, i64> = HashMap::new();
-        for &i in &candidates {
-            let msg = &batch[i];
+        for (i, msg) in batch.iter().enumerate() {
+            let verdict = verdicts.get(&i);
+            if let Some(Verdict {
+                stored: Some(original),
+                ..
+            }) = verdict
+            {
+                outcomes[i] = Some(Outcome::Done(Ok(Committed::Duplicate(original.clone()))));
+                continue;
+            }
             let twin_of = msg
                 .nonce
                 .as_deref()
                 .and_then(|n| accepted_nonces.get(&(msg.sender_id.as_uuid(), n)).copied());
-            let outcome = match (twin_of, verdicts.get(&i)) {
+            let outcome = match (twin_of, verdict.filter(|v| v.known)) {
                 (Some(first), _) => Outcome::SameAs(first),
                 (None, None) => Outcome::Done(Err(StoreError::NotFound)),
                 (None, Some(v)) if v.id_taken || accepted_ids.contains(&msg.id.as_uuid()) => {
@@ -106,7 +104,7 @@ impl PgStore {
             outcomes[i] = Some(outcome);
         }
 
-        // 3. Reserve seqs: lock the channels in a fixed order, then advance each by its count.
+        // 2. Reserve seqs: lock the channels in a fixed order, then advance each by its count.
         let mut next_seq = reserve_seqs(&mut tx, &per_channel).await?;
         for (i, outcome) in outcomes.iter_mut().enumerate() {
             if let Some(Outcome::Accepted { seq }) = outcome {
@@ -118,7 +116,7 @@ impl PgStore {
             }
         }
 
-        // 4. Insert every accepted message in one statement.
+        // 3. Insert every accepted message in one statement.
         insert_accepted(&mut tx, batch, &outcomes).await?;
         tx.commit().await?;
 
@@ -132,91 +130,80 @@ fn is_retryable(e: &sqlx::Error) -> bool {
         .is_some_and(|code| RETRYABLE.contains(&code.as_ref()))
 }
 
-/// Messages already stored under the batch's (sender, nonce) pairs.
-async fn stored_duplicates(
-    tx: &mut sqlx::PgConnection,
-    batch: &[NewMessage],
-) -> Result<HashMap<(Uuid, String), Message>, sqlx::Error> {
-    let (senders, nonces): (Vec<Uuid>, Vec<&str>) = batch
-        .iter()
-        .filter_map(|m| Some((m.sender_id.as_uuid(), m.nonce.as_deref()?)))
-        .unzip();
-    if senders.is_empty() {
-        return Ok(HashMap::new());
-    }
-    // `nonce IS NOT NULL` lets the planner use the partial (sender_id, nonce) index.
-    let found = sqlx::query(concat!(
-        "SELECT ",
-        message_columns!(),
-        " FROM messages WHERE nonce IS NOT NULL AND (sender_id, nonce) IN \
-         (SELECT * FROM UNNEST($1::uuid[], $2::text[]))"
-    ))
-    .bind(&senders)
-    .bind(&nonces)
-    .fetch_all(&mut *tx)
-    .await?;
-
-    let mut stored = HashMap::with_capacity(found.len());
-    for row in &found {
-        let message = rows::message(row).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-        if let Some(nonce) = message.nonce.clone() {
-            stored.insert((message.sender_id.as_uuid(), nonce), message);
-        }
-    }
-    Ok(stored)
-}
-
-/// How one candidate fared in validation. Candidates whose channel is unknown, or whose sender
-/// is not a user of the channel's organization, have no verdict at all.
+/// What [`check`] found for one message.
 struct Verdict {
+    /// The message this sender stored earlier under the same nonce.
+    stored: Option<Message>,
+    /// The channel exists and the sender is a user of its organization.
+    known: bool,
+    /// The id is already stored.
     id_taken: bool,
+    /// No reply, or a reply to a message of the same channel.
     reply_ok: bool,
 }
 
-async fn validate(
+/// One query for the whole batch: each message's earlier nonce use (the stored message's
+/// columns, under the alias `m`) and its validity.
+async fn check(
     tx: &mut sqlx::PgConnection,
     batch: &[NewMessage],
-    candidates: &[usize],
 ) -> Result<HashMap<usize, Verdict>, sqlx::Error> {
-    if candidates.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut idx = Vec::with_capacity(candidates.len());
-    let mut ids = Vec::with_capacity(candidates.len());
-    let mut channels = Vec::with_capacity(candidates.len());
-    let mut senders = Vec::with_capacity(candidates.len());
-    let mut replies = Vec::with_capacity(candidates.len());
-    for &i in candidates {
-        let m = &batch[i];
+    let mut idx = Vec::with_capacity(batch.len());
+    let mut ids = Vec::with_capacity(batch.len());
+    let mut channels = Vec::with_capacity(batch.len());
+    let mut senders = Vec::with_capacity(batch.len());
+    let mut replies = Vec::with_capacity(batch.len());
+    let mut nonces = Vec::with_capacity(batch.len());
+    for (i, m) in batch.iter().enumerate() {
         idx.push(i64::try_from(i).unwrap_or(i64::MAX));
         ids.push(m.id.as_uuid());
         channels.push(m.channel_id.as_uuid());
         senders.push(m.sender_id.as_uuid());
         replies.push(m.reply_to.map(|r| r.as_uuid()));
+        nonces.push(m.nonce.as_deref());
     }
-    let rows: Vec<(i64, bool, bool)> = sqlx::query_as(
-        "SELECT v.i, \
-                EXISTS (SELECT 1 FROM messages x WHERE x.id = v.id), \
+    // `m.nonce IS NOT NULL` lets the planner use the partial (sender_id, nonce) index.
+    let found = sqlx::query(concat!(
+        "SELECT v.i, u.id IS NOT NULL AS known, \
+                EXISTS (SELECT 1 FROM messages x WHERE x.id = v.id) AS id_taken, \
                 v.reply_to IS NULL OR EXISTS (SELECT 1 FROM messages r \
-                    WHERE r.id = v.reply_to AND r.channel_id = v.channel_id) \
-         FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[]) \
-              AS v(i, id, channel_id, sender_id, reply_to) \
-         JOIN channels c ON c.id = v.channel_id \
-         JOIN users u ON u.id = v.sender_id AND u.org_id = c.org_id",
-    )
+                    WHERE r.id = v.reply_to AND r.channel_id = v.channel_id) AS reply_ok, ",
+        message_columns_m!(),
+        " FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[]) \
+              AS v(i, id, channel_id, sender_id, reply_to, nonce) \
+         LEFT JOIN channels c ON c.id = v.channel_id \
+         LEFT JOIN users u ON u.id = v.sender_id AND u.org_id = c.org_id \
+         LEFT JOIN messages m ON m.nonce IS NOT NULL AND m.sender_id = v.sender_id \
+                             AND m.nonce = v.nonce"
+    ))
     .bind(&idx)
     .bind(&ids)
     .bind(&channels)
     .bind(&senders)
     .bind(&replies)
+    .bind(&nonces)
     .fetch_all(&mut *tx)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(i, id_taken, reply_ok)| {
-            Some((usize::try_from(i).ok()?, Verdict { id_taken, reply_ok }))
-        })
-        .collect())
+
+    let mut verdicts = HashMap::with_capacity(found.len());
+    for row in &found {
+        let i: i64 = row.try_get("i")?;
+        let stored_id: Option<Uuid> = row.try_get("id")?;
+        let stored = match stored_id {
+            Some(_) => Some(rows::message(row).map_err(|e| sqlx::Error::Decode(Box::new(e)))?),
+            None => None,
+        };
+        let verdict = Verdict {
+            stored,
+            known: row.try_get("known")?,
+            id_taken: row.try_get("id_taken")?,
+            reply_ok: row.try_get("reply_ok")?,
+        };
+        if let Ok(i) = usize::try_from(i) {
+            verdicts.insert(i, verdict);
+        }
+    }
+    Ok(verdicts)
 }
 
 /// Locks and advances each channel by its count; returns each channel's first new seq.
@@ -231,14 +218,14 @@ async fn reserve_seqs(
     channels.sort_unstable();
     let counts: Vec<i64> = channels.iter().map(|c| per_channel[c]).collect();
 
-    sqlx::query("SELECT id FROM channels WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-        .bind(&channels)
-        .execute(&mut *tx)
-        .await?;
+    // The CTE takes the row locks in id order before the UPDATE touches any row: the UPDATE can
+    // only reach a channel through `locked`, whose rows come out of the sort already locked.
     let advanced: Vec<(Uuid, i64)> = sqlx::query_as(
-        "UPDATE channels c SET last_seq = c.last_seq + v.n \
+        "WITH locked AS (SELECT id FROM channels WHERE id = ANY($1) ORDER BY id FOR UPDATE) \
+         UPDATE channels c SET last_seq = c.last_seq + v.n \
          FROM UNNEST($1::uuid[], $2::bigint[]) AS v(id, n) \
-         WHERE c.id = v.id RETURNING c.id, c.last_seq",
+         WHERE c.id = v.id AND c.id IN (SELECT id FROM locked) \
+         RETURNING c.id, c.last_seq",
     )
     .bind(&channels)
     .bind(&counts)
