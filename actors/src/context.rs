@@ -29,6 +29,8 @@ pub struct Lifecycle {
     pub session_restarts: u64,
     /// Sessions that ended (for any reason).
     pub sessions_closed: u64,
+    /// Times a session actor stopped because its session was idle (the session lives on).
+    pub sessions_hibernated: u64,
 }
 
 pub struct Context {

@@ -328,12 +328,43 @@ impl SessionOutbox {
         }
     }
 
+    /// Takes up to `max` queued frames into `out` (appending) without waiting; returns how many.
+    /// A pending close is not reported here (see [`SessionOutbox::next_batch`]).
+    pub fn take_ready(&self, out: &mut Vec<Bytes>, max: usize) -> usize {
+        let taken = {
+            let mut state = self.lock();
+            let n = state.queue.len().min(max);
+            let (mut bytes, mut droppable) = (0, 0);
+            for queued in state.queue.drain(..n) {
+                bytes += queued.frame.len();
+                if matches!(queued.delivery, Delivery::Droppable { .. }) {
+                    droppable += 1;
+                }
+                out.push(queued.frame);
+            }
+            state.bytes -= bytes;
+            state.droppable -= droppable;
+            if state.queue.is_empty() && state.queue.capacity() > INITIAL_CAPACITY_KEPT {
+                // Give a burst's memory back: an idle session should cost ~nothing.
+                state.queue = VecDeque::new();
+            }
+            n
+        };
+        if taken > 0 {
+            self.changed.notify_waiters();
+        }
+        taken
+    }
+
     /// Takes up to `max` queued frames into `out` (appending), waiting while there are none.
     /// Queued frames are delivered before a close takes effect (unless the close discarded
     /// them). Only one task may call this.
     pub async fn next_batch(&self, out: &mut Vec<Bytes>, max: usize) -> Next {
         loop {
-            let took = {
+            if self.take_ready(out, max.max(1)) > 0 {
+                return Next::Frames;
+            }
+            {
                 let mut state = self.lock();
                 if state.queue.is_empty() {
                     if let Some(closing) = &mut state.closing {
@@ -342,29 +373,10 @@ impl SessionOutbox {
                             code: closing.code,
                         };
                     }
-                    false
                 } else {
-                    let n = state.queue.len().min(max.max(1));
-                    let (mut bytes, mut droppable) = (0, 0);
-                    for queued in state.queue.drain(..n) {
-                        bytes += queued.frame.len();
-                        if matches!(queued.delivery, Delivery::Droppable { .. }) {
-                            droppable += 1;
-                        }
-                        out.push(queued.frame);
-                    }
-                    state.bytes -= bytes;
-                    state.droppable -= droppable;
-                    if state.queue.is_empty() && state.queue.capacity() > INITIAL_CAPACITY_KEPT {
-                        // Give a burst's memory back: an idle session should cost ~nothing.
-                        state.queue = VecDeque::new();
-                    }
-                    true
+                    // Pushed between the take and the lock: take it on the next round.
+                    continue;
                 }
-            };
-            if took {
-                self.changed.notify_waiters();
-                return Next::Frames;
             }
             self.writer.notified().await;
         }

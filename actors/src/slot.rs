@@ -135,6 +135,23 @@ impl<M: Message> ActorSlot<M> {
         state.actor = Some(actor);
     }
 
+    /// Empties the slot if its actor has nothing pending or parked, so the actor can stop
+    /// while its owner lives on (a hibernating session); the next send parks and the owner
+    /// starts a new incarnation. Returns whether the slot was vacated.
+    pub fn vacate_if_idle(&self) -> bool {
+        let mut state = self.lock();
+        if state.retired || self.pending() > 0 || !state.parked.is_empty() {
+            return false;
+        }
+        state.actor = None;
+        true
+    }
+
+    /// Whether no incarnation is installed (never started, or vacated).
+    pub fn is_vacant(&self) -> bool {
+        self.lock().actor.is_none()
+    }
+
     /// The running incarnation, if any.
     pub fn current(&self) -> Option<ActorRef<M>> {
         self.lock().actor.clone()

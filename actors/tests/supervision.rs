@@ -160,3 +160,30 @@ async fn requests_for_channels_of_no_one_do_not_pile_up_actors() {
     wait_lifecycle(&node, |l| l.channels_retired >= 20).await;
     assert_eq!(node.realtime.stats().channels, 0);
 }
+
+#[tokio::test]
+async fn an_idle_session_hibernates_and_wakes_on_its_next_request() {
+    let node = Node::start(RealtimeConfig::default()).await;
+    let org = node.org("acme").await;
+    let ann = node.user(org.id, "ann").await;
+    let bob = node.user(org.id, "bob").await;
+    let ch = node.channel(org.id, ann.id, &[bob.id]).await;
+    let mut a = node.connect(&ann);
+    let mut b = node.connect(&bob);
+    b.welcome().await;
+    // Greeted and idle: Bob's actor stops, his session does not.
+    wait_lifecycle(&node, |l| l.sessions_hibernated >= 2).await;
+    assert_eq!(node.realtime.stats().sessions, 2);
+
+    // A request wakes it; it subscribes; it can hibernate again and still receive pushes,
+    // which go to its outbox without any session actor involved.
+    b.sub(ch.id).await;
+    b.handle.hibernate_if_idle(); // busy since the last check: stays up
+    b.handle.hibernate_if_idle(); // idle since the previous one: stops
+    wait_lifecycle(&node, |l| l.sessions_hibernated >= 3).await;
+    a.sub(ch.id).await;
+    let (_, seq) = a.post(ch.id, "while you sleep").await;
+    assert_eq!(b.msg(ch.id, seq).await, "while you sleep");
+    let rid = b.send(|rid| ClientFrame::Ping { rid });
+    assert!(matches!(b.reply(rid).await, ServerFrame::Pong { .. }));
+}

@@ -29,6 +29,8 @@ pub struct SessionActor;
 pub struct SessionState {
     ctx: Arc<Context>,
     shared: Arc<SessionShared>,
+    /// A request arrived since the last `Hibernate`.
+    busy: bool,
 }
 
 impl Actor for SessionActor {
@@ -41,7 +43,11 @@ impl Actor for SessionActor {
         _myself: ActorRef<SessionMsg>,
         (ctx, shared): (Arc<Context>, Arc<SessionShared>),
     ) -> Result<SessionState, ActorProcessingErr> {
-        Ok(SessionState { ctx, shared })
+        Ok(SessionState {
+            ctx,
+            shared,
+            busy: false,
+        })
     }
 
     async fn post_start(
@@ -49,11 +55,14 @@ impl Actor for SessionActor {
         myself: ActorRef<SessionMsg>,
         state: &mut SessionState,
     ) -> Result<(), ActorProcessingErr> {
-        if let Some(start) = state.shared.take_start()
-            && !greet(state, start).await
-        {
-            close(state);
-            myself.stop(None);
+        if let Some(start) = state.shared.take_start() {
+            if !greet(state, start).await {
+                close(state);
+                myself.stop(None);
+                return Ok(());
+            }
+            // Greeted: until the client asks for something, the session needs no actor.
+            hibernate(&myself, state);
         }
         Ok(())
     }
@@ -65,15 +74,35 @@ impl Actor for SessionActor {
         state: &mut SessionState,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            SessionMsg::Frame(frame) => route(state, frame),
+            SessionMsg::Frame(frame) => {
+                state.busy = true;
+                route(state, frame);
+                state.shared.slot.handled();
+            }
             SessionMsg::Close => {
+                state.shared.slot.handled();
                 close(state);
                 myself.stop(None);
+            }
+            SessionMsg::Hibernate => {
+                if state.busy {
+                    state.busy = false;
+                } else {
+                    hibernate(&myself, state);
+                }
             }
             #[cfg(feature = "fault-injection")]
             SessionMsg::Crash => panic!("fault injection: session {} crashed", state.shared.id),
         }
         Ok(())
+    }
+}
+
+/// Stops this incarnation if nothing is pending; the session itself lives on.
+fn hibernate(myself: &ActorRef<SessionMsg>, state: &SessionState) {
+    if state.ctx.sessions.hibernate(&state.shared, myself.get_id()) {
+        state.ctx.count(|c| c.sessions_hibernated += 1);
+        myself.stop(None);
     }
 }
 

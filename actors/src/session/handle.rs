@@ -53,9 +53,27 @@ impl SessionHandle {
         if self.shared.is_closed() {
             return Err(SessionClosed);
         }
-        match self.shared.slot.send(SessionMsg::Frame(frame), false) {
-            Sent::Delivered | Sent::Parked => Ok(()),
+        self.deliver(SessionMsg::Frame(frame))
+    }
+
+    /// Sends a counted message (one that keeps the actor from hibernating until handled),
+    /// waking a hibernating session.
+    fn deliver(&self, message: SessionMsg) -> Result<(), SessionClosed> {
+        match self.shared.slot.send(message, true) {
+            Sent::Delivered => Ok(()),
+            Sent::Parked => {
+                self.ctx.sessions.wake(&self.ctx, &self.shared);
+                Ok(())
+            }
             Sent::Refused(_) | Sent::Lost => Err(SessionClosed),
+        }
+    }
+
+    /// Lets the session's actor stop if the session was idle since the last call (the
+    /// transport calls this once per heartbeat).
+    pub fn hibernate_if_idle(&self) {
+        if let Some(actor) = self.shared.slot.current() {
+            let _ = actor.cast(SessionMsg::Hibernate);
         }
     }
 
@@ -75,7 +93,7 @@ impl SessionHandle {
         if self.shared.is_closed() {
             return;
         }
-        if let Sent::Refused(_) | Sent::Lost = self.shared.slot.send(SessionMsg::Close, false) {
+        if self.deliver(SessionMsg::Close).is_err() {
             // No actor will run the cleanup: do it here.
             crate::session::actor::cleanup(&self.ctx, &self.shared);
         }
@@ -84,7 +102,9 @@ impl SessionHandle {
     /// Test hook: makes the session actor panic.
     #[cfg(feature = "fault-injection")]
     pub fn crash(&self) {
-        self.shared.slot.send(SessionMsg::Crash, false);
+        if let Sent::Parked = self.shared.slot.send(SessionMsg::Crash, false) {
+            self.ctx.sessions.wake(&self.ctx, &self.shared);
+        }
     }
 }
 

@@ -64,16 +64,43 @@ impl SessionRegistry {
         }
     }
 
-    /// Called by a (re)started `SessionSupervisor`: restarts the actors of every live session.
+    /// Called by a (re)started `SessionSupervisor`: restarts the actors that died with the
+    /// previous one (hibernating sessions stay asleep).
     pub fn adopt(&self, ctx: &Arc<Context>, supervisor: ActorCell) {
         let mut state = self.lock();
         state.supervisor = Some(supervisor);
         state.by_actor.clear();
         let all: Vec<Arc<SessionShared>> = state.sessions.values().cloned().collect();
         for shared in all {
+            if shared.slot.is_vacant() {
+                continue;
+            }
             if !Self::spawn_locked(ctx, &mut state, &shared) {
                 state.sessions.remove(&shared.id);
             }
+        }
+    }
+
+    /// Lets the session's actor `actor` stop while the session lives on, if nothing is pending
+    /// for it. Returns whether it may stop.
+    pub fn hibernate(&self, shared: &Arc<SessionShared>, actor: ActorId) -> bool {
+        let mut state = self.lock();
+        if !shared.slot.vacate_if_idle() {
+            return false;
+        }
+        state.by_actor.remove(&actor);
+        true
+    }
+
+    /// Starts an incarnation for a hibernating session that has something to do (a message is
+    /// parked in its slot). Does nothing if one runs, or a restart is under way.
+    pub fn wake(&self, ctx: &Arc<Context>, shared: &Arc<SessionShared>) {
+        let mut state = self.lock();
+        if shared.slot.is_vacant()
+            && !shared.slot.is_retired()
+            && state.sessions.contains_key(&shared.id)
+        {
+            Self::spawn_locked(ctx, &mut state, shared);
         }
     }
 
