@@ -36,6 +36,9 @@ pub struct Config {
     pub http: atrium_gateway::HttpConfig,
     /// Live connections (`/ws`): handshake, heartbeat, frame size, rate limit, buffers.
     pub ws: atrium_gateway::ws::WsConfig,
+    /// The WebTransport listener (UDP, `/wt`): address, certificate, QUIC timers, datagram rate.
+    /// Session rules are those of `[ws]`.
+    pub webtransport: atrium_gateway::webtransport::WtConfig,
 }
 
 impl Default for Config {
@@ -49,6 +52,7 @@ impl Default for Config {
             log: LogConfig::default(),
             http: atrium_gateway::HttpConfig::default(),
             ws: atrium_gateway::ws::WsConfig::default(),
+            webtransport: atrium_gateway::webtransport::WtConfig::default(),
         }
     }
 }
@@ -62,6 +66,7 @@ const ENV_KEYS: &[&str] = &[
     "log",
     "http",
     "ws",
+    "webtransport",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers alone.

@@ -136,6 +136,10 @@ async fn a_new_user_registers_logs_in_and_creates_a_channel() {
     let config = Config {
         http_addr: "127.0.0.1:0".parse().unwrap(),
         database_url: url,
+        webtransport: atrium_gateway::webtransport::WtConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        },
         ..Config::default()
     };
     let node = Node::start(config, CancellationToken::new()).await.unwrap();

@@ -1,9 +1,10 @@
 //! `atrium serve`: one running node.
 //!
 //! Start-up order: database (migrated) → HTTP state (default organization, JWT secret) → group
-//! commit writer → realtime actors → HTTP + WebSocket listener. Shutdown runs the same list
-//! backwards: stop accepting, close live sessions with `bye shutting_down`, finish in-flight
-//! requests, drain the writer, close the database.
+//! commit writer → realtime actors → WebTransport listener → HTTP + WebSocket listener. Shutdown
+//! runs the same list backwards: stop accepting, close live sessions with `bye shutting_down`
+//! (then the WebTransport listener), finish in-flight requests, drain the writer, close the
+//! database.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use atrium_actors::{Realtime, RealtimeConfig};
 use atrium_gateway::AppState;
+use atrium_gateway::webtransport::WtServer;
 use atrium_persistence::MessageWriter;
 use atrium_persistence::store::Store;
 use tokio::net::TcpListener;
@@ -22,6 +24,8 @@ use crate::config::Config;
 /// A node that is listening. Tests start one on port 0 and stop it through `shutdown`.
 pub struct Node {
     pub http_addr: SocketAddr,
+    /// The WebTransport UDP address, when the listener is enabled.
+    pub wt_addr: Option<SocketAddr>,
     pub store: Arc<dyn Store>,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -45,7 +49,18 @@ impl Node {
         )
         .await
         .context("cannot start the realtime actors")?;
-        let state = state.with_realtime(realtime.clone(), config.ws.clone());
+        let mut state = state.with_realtime(realtime.clone(), config.ws.clone());
+        let webtransport = match (&state.realtime, config.webtransport.enabled) {
+            (Some(live), true) => {
+                let server = WtServer::start(config.webtransport.clone(), live.clone())
+                    .await
+                    .context("cannot start the WebTransport listener")?;
+                state = state.with_webtransport(server.info());
+                Some(server)
+            }
+            _ => None,
+        };
+        let wt_addr = webtransport.as_ref().map(WtServer::local_addr);
 
         let listener = TcpListener::bind(config.http_addr)
             .await
@@ -69,6 +84,10 @@ impl Node {
                 {
                     tracing::warn!(?grace, "live sessions did not close in time");
                 }
+                // WebTransport sessions got their `bye` above; stop accepting and close the rest.
+                if let Some(webtransport) = webtransport {
+                    webtransport.shutdown(grace).await;
+                }
             };
             axum::serve(listener, app)
                 .with_graceful_shutdown(closing)
@@ -87,6 +106,7 @@ impl Node {
         });
         Ok(Self {
             http_addr,
+            wt_addr,
             store,
             shutdown,
             task,

@@ -151,6 +151,14 @@ impl WtServer {
     }
 }
 
+impl Drop for WtServer {
+    /// A listener dropped without [`WtServer::shutdown`] (a start-up that failed later) still
+    /// stops accepting and renewing.
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
 fn info_of(url: &str, served: &ServedIdentity) -> WtInfo {
     WtInfo {
         url: url.to_owned(),
