@@ -249,11 +249,11 @@ impl ServerFrame {
     }
 
     /// Whether this frame may be dropped or coalesced when a session's outbound queue is full
-    /// (typing and presence are soon superseded); every other frame is reliable.
+    /// (typing, presence and read receipts are soon superseded); every other frame is reliable.
     pub fn is_droppable(&self) -> bool {
         matches!(
             self,
-            ServerFrame::Typing { .. } | ServerFrame::Presence { .. }
+            ServerFrame::Typing { .. } | ServerFrame::Presence { .. } | ServerFrame::Read { .. }
         )
     }
 
