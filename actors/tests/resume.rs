@@ -147,3 +147,34 @@ async fn replay_shows_edits_and_deletes_made_while_away() {
     );
     assert!(matches!(&frames[3], ServerFrame::MsgDeleted { seq: 2, .. }));
 }
+
+#[tokio::test]
+async fn a_resume_entry_for_a_foreign_channel_is_refused_alone() {
+    let node = Node::start(RealtimeConfig::default()).await;
+    let org = node.org("acme").await;
+    let ann = node.user(org.id, "ann").await;
+    let bob = node.user(org.id, "bob").await;
+    let mine = node.channel(org.id, bob.id, &[]).await;
+    let not_mine = node.channel(org.id, ann.id, &[]).await;
+    let mut a = node.connect(&ann);
+    a.sub(not_mine.id).await;
+    a.post(not_mine.id, "private").await;
+
+    let mut b = node.connect_resuming(&bob, BTreeMap::from([(mine.id, 0), (not_mine.id, 0)]));
+    let refused = b
+        .expect(|f| match f {
+            ServerFrame::Err {
+                rid: None, code, ..
+            } => Some(*code),
+            ServerFrame::Msg { ch, .. } if *ch == not_mine.id => {
+                panic!("a foreign channel was replayed")
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(refused, atrium_core::protocol::ErrorCode::Forbidden);
+    // The other resumed channel works.
+    let mut other = node.connect(&bob);
+    other.post(mine.id, "hello me").await;
+    assert_eq!(b.msg(mine.id, 1).await, "hello me");
+}
