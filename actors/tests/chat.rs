@@ -20,12 +20,7 @@ fn err_code(frame: &ServerFrame) -> Option<ErrorCode> {
 #[tokio::test]
 async fn two_users_chat_and_every_subscriber_gets_each_message_once_in_order() {
     let node = Node::start(RealtimeConfig::default()).await;
-    let org = node.org("acme").await;
-    let (ann, bob) = (
-        node.user(org.id, "ann").await,
-        node.user(org.id, "bob").await,
-    );
-    let ch = node.channel(org.id, ann.id, &[bob.id]).await;
+    let common::Duo { ann, bob, ch, .. } = node.duo().await;
     let mut a = node.connect(&ann);
     let mut b = node.connect(&bob);
     a.welcome().await;
@@ -75,12 +70,7 @@ async fn two_users_chat_and_every_subscriber_gets_each_message_once_in_order() {
 #[tokio::test]
 async fn a_repeated_nonce_returns_the_original_and_is_not_pushed_again() {
     let node = Node::start(RealtimeConfig::default()).await;
-    let org = node.org("acme").await;
-    let (ann, bob) = (
-        node.user(org.id, "ann").await,
-        node.user(org.id, "bob").await,
-    );
-    let ch = node.channel(org.id, ann.id, &[bob.id]).await;
+    let common::Duo { ann, bob, ch, .. } = node.duo().await;
     let mut a = node.connect(&ann);
     let mut b = node.connect(&bob);
     b.sub(ch.id).await;
@@ -152,10 +142,7 @@ async fn non_members_and_other_tenants_are_forbidden() {
 #[tokio::test]
 async fn edits_deletes_reactions_mentions_reads_and_history() {
     let node = Node::start(RealtimeConfig::default()).await;
-    let org = node.org("acme").await;
-    let ann = node.user(org.id, "ann").await;
-    let bob = node.user(org.id, "bob").await;
-    let ch = node.channel(org.id, ann.id, &[bob.id]).await;
+    let common::Duo { ann, bob, ch, .. } = node.duo().await;
     let mut a = node.connect(&ann);
     let mut b = node.connect(&bob);
     a.sub(ch.id).await;
@@ -285,10 +272,7 @@ async fn typing_goes_to_others_and_expires_on_its_own() {
         ..RealtimeConfig::default()
     };
     let node = Node::start(config).await;
-    let org = node.org("acme").await;
-    let ann = node.user(org.id, "ann").await;
-    let bob = node.user(org.id, "bob").await;
-    let ch = node.channel(org.id, ann.id, &[bob.id]).await;
+    let common::Duo { ann, bob, ch, .. } = node.duo().await;
     let mut a = node.connect(&ann);
     let mut b = node.connect(&bob);
     a.sub(ch.id).await;
@@ -350,10 +334,7 @@ async fn presence_goes_online_and_offline_after_the_grace_period() {
 #[tokio::test]
 async fn welcome_carries_unread_counts() {
     let node = Node::start(RealtimeConfig::default()).await;
-    let org = node.org("acme").await;
-    let ann = node.user(org.id, "ann").await;
-    let bob = node.user(org.id, "bob").await;
-    let ch = node.channel(org.id, ann.id, &[bob.id]).await;
+    let common::Duo { ann, bob, ch, .. } = node.duo().await;
     let mut a = node.connect(&ann);
     a.sub(ch.id).await;
     a.post(ch.id, "one").await;

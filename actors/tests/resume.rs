@@ -34,10 +34,7 @@ async fn collect_until(client: &mut Client, ch: ChannelId, first: i64, last: i64
 
 async fn resume_case(config: RealtimeConfig, missed: i64, live: i64) {
     let node = Node::start(config).await;
-    let org = node.org("acme").await;
-    let ann = node.user(org.id, "ann").await;
-    let bob = node.user(org.id, "bob").await;
-    let ch = node.channel(org.id, ann.id, &[bob.id]).await;
+    let common::Duo { ann, bob, ch, .. } = node.duo().await;
     let mut a = node.connect(&ann);
     a.sub(ch.id).await;
 
@@ -102,10 +99,7 @@ async fn resume_extends_the_replay_when_live_traffic_outgrows_its_buffer() {
 #[tokio::test]
 async fn replay_shows_edits_and_deletes_made_while_away() {
     let node = Node::start(RealtimeConfig::default()).await;
-    let org = node.org("acme").await;
-    let ann = node.user(org.id, "ann").await;
-    let bob = node.user(org.id, "bob").await;
-    let ch = node.channel(org.id, ann.id, &[bob.id]).await;
+    let common::Duo { ann, bob, ch, .. } = node.duo().await;
     let mut a = node.connect(&ann);
     a.sub(ch.id).await;
     let (edited, _) = a.post(ch.id, "tpyo").await;

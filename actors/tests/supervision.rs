@@ -99,10 +99,7 @@ async fn a_channel_that_keeps_failing_is_given_up_and_can_start_afresh() {
 #[tokio::test]
 async fn a_panicking_session_is_restarted_with_its_subscriptions() {
     let node = Node::start(RealtimeConfig::default()).await;
-    let org = node.org("acme").await;
-    let ann = node.user(org.id, "ann").await;
-    let bob = node.user(org.id, "bob").await;
-    let ch = node.channel(org.id, ann.id, &[bob.id]).await;
+    let common::Duo { ann, bob, ch, .. } = node.duo().await;
     let mut a = node.connect(&ann);
     let mut b = node.connect(&bob);
     a.sub(ch.id).await;
@@ -164,10 +161,7 @@ async fn requests_for_channels_of_no_one_do_not_pile_up_actors() {
 #[tokio::test]
 async fn an_idle_session_hibernates_and_wakes_on_its_next_request() {
     let node = Node::start(RealtimeConfig::default()).await;
-    let org = node.org("acme").await;
-    let ann = node.user(org.id, "ann").await;
-    let bob = node.user(org.id, "bob").await;
-    let ch = node.channel(org.id, ann.id, &[bob.id]).await;
+    let common::Duo { ann, bob, ch, .. } = node.duo().await;
     let mut a = node.connect(&ann);
     let mut b = node.connect(&bob);
     b.welcome().await;

@@ -96,6 +96,16 @@ impl Node {
         channel
     }
 
+    /// The usual cast: organization `acme`, users `ann` and `bob`, and a channel of Ann's that
+    /// Bob is a member of.
+    pub async fn duo(&self) -> Duo {
+        let org = self.org("acme").await;
+        let ann = self.user(org.id, "ann").await;
+        let bob = self.user(org.id, "bob").await;
+        let ch = self.channel(org.id, ann.id, &[bob.id]).await;
+        Duo { org, ann, bob, ch }
+    }
+
     pub fn connect(&self, user: &User) -> Client {
         self.connect_resuming(user, BTreeMap::new())
     }
@@ -122,6 +132,13 @@ impl Node {
             next_rid: 1,
         }
     }
+}
+
+pub struct Duo {
+    pub org: Organization,
+    pub ann: User,
+    pub bob: User,
+    pub ch: Channel,
 }
 
 /// One session seen from the client side.
