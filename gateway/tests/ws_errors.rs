@@ -327,3 +327,34 @@ async fn a_silent_peer_is_closed_after_two_heartbeats() {
     .expect("realtime running");
     drop(raw);
 }
+
+#[tokio::test]
+async fn a_deactivated_account_cannot_open_a_session_with_a_still_valid_token() {
+    let node = Node::start().await;
+    let _admin = node.register("root").await; // the first account is the admin
+    let ann = node.register("ann").await;
+    node.state
+        .store
+        .set_user_active(ann.org, ann.id, false)
+        .await
+        .unwrap();
+    let mut raw = Raw::connect(&node).await;
+    raw.send_frame(&ClientFrame::Hello {
+        rid: 1,
+        token: ann.token.clone(),
+        client: None,
+        resume: Default::default(),
+    })
+    .await;
+    assert_eq!(
+        code_of(&raw.frame().await),
+        (Some(1), ErrorCode::Unauthorized)
+    );
+    assert!(matches!(
+        raw.until_closed().await,
+        Some(ServerFrame::Bye {
+            code: ErrorCode::Unauthorized,
+            ..
+        })
+    ));
+}
