@@ -36,6 +36,8 @@ pub struct Config {
     pub http: atrium_gateway::HttpConfig,
     /// Live connections (`/ws`): handshake, heartbeat, frame size, rate limit, buffers.
     pub ws: atrium_gateway::ws::WsConfig,
+    /// The realtime core: session queues, channel rings, idle timeouts, restart budget.
+    pub realtime: crate::realtime_settings::RealtimeSettings,
     /// The WebTransport listener (UDP, `/wt`): address, certificate, QUIC timers, datagram rate.
     /// Session rules are those of `[ws]`.
     pub webtransport: atrium_gateway::webtransport::WtConfig,
@@ -52,6 +54,7 @@ impl Default for Config {
             log: LogConfig::default(),
             http: atrium_gateway::HttpConfig::default(),
             ws: atrium_gateway::ws::WsConfig::default(),
+            realtime: Default::default(),
             webtransport: atrium_gateway::webtransport::WtConfig::default(),
         }
     }
@@ -66,6 +69,7 @@ const ENV_KEYS: &[&str] = &[
     "log",
     "http",
     "ws",
+    "realtime",
     "webtransport",
 ];
 

@@ -9,5 +9,6 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod crypto;
+pub mod realtime_settings;
 pub mod shutdown;
 pub mod telemetry;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use atrium_actors::{Realtime, RealtimeConfig};
+use atrium_actors::Realtime;
 use atrium_gateway::AppState;
 use atrium_gateway::webtransport::WtServer;
 use atrium_persistence::MessageWriter;
@@ -45,7 +45,7 @@ impl Node {
         let realtime = Realtime::start(
             store.clone(),
             Arc::new(writer.clone()),
-            RealtimeConfig::default(),
+            config.realtime.to_config()?,
         )
         .await
         .context("cannot start the realtime actors")?;
