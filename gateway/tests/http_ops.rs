@@ -35,6 +35,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/ws"),
     ("get", "/api/v1/presence"),
     ("get", "/ws"),
+    ("get", "/api/v1/webtransport"),
     ("get", "/api/v1/openapi.json"),
     ("get", "/healthz"),
     ("get", "/readyz"),
