@@ -216,7 +216,6 @@ pub async fn run(config: LoadConfig, command: String) -> anyhow::Result<Report> 
     check_capacity(&config, nofile, procstat::ephemeral_ports())?;
     let started_at_unix_ms = now_us() / 1000;
     let server_pid = config.output.server_pid;
-    let rss_before = server_pid.and_then(|pid| procstat::rss_kib(Some(pid)));
 
     let provisioned = if config.target.kind == TargetKind::Atrium {
         eprintln!(
@@ -232,6 +231,9 @@ pub async fn run(config: LoadConfig, command: String) -> anyhow::Result<Report> 
         Provisioned::default()
     };
 
+    // The baseline comes after provisioning: its password hashing grows the server's heap,
+    // and that is not memory the sessions use.
+    let rss_before = server_pid.and_then(|pid| procstat::rss_kib(Some(pid)));
     let mut view = ProgressView::new(!config.output.quiet);
     let standing = config.total_sessions() - config.soak_sessions();
     let standing = if config.scenario == ScenarioKind::Connect {

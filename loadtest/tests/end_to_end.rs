@@ -164,6 +164,52 @@ async fn a_fanout_run_over_two_processes_reports_clean_deliveries() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaced_run_publishes_as_fast_as_confirmations_allow() {
+    let addr = mini_nats().await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("saturation.json");
+    let output = tokio::task::spawn_blocking({
+        let report = report.clone();
+        move || {
+            loadtest()
+                .args(["run", "--target", "nats", "--scenario", "fanout", "--quiet"])
+                .args(["--url", &format!("ws://{addr}/")])
+                .args([
+                    "--channels",
+                    "1",
+                    "--members",
+                    "20",
+                    "--rate",
+                    "0",
+                    "--inflight",
+                    "8",
+                ])
+                .args(["--duration", "1", "--drain", "5"])
+                .arg("--report")
+                .arg(&report)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let confirmed = json["fanout"]["confirmed"].as_u64().unwrap();
+    assert!(confirmed > 100, "{}", json["fanout"]);
+    assert_eq!(
+        json["fanout"]["deliveries"].as_u64().unwrap(),
+        confirmed * 20
+    );
+    assert_eq!(json["integrity"]["totals"]["gaps"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connect_run_holds_its_sessions() {
     let addr = mini_nats().await;
     let output = tokio::task::spawn_blocking(move || {

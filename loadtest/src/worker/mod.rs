@@ -228,7 +228,7 @@ async fn run_with<W: Wire>(
                     stop_sessions.clone(),
                 ));
             }
-            run_publishers(publishers, &config, &ctx, &stats, start, &abort).await
+            run_publishers(publishers, &config, &ctx, &stats, start, &abort).await?
         }
         ScenarioKind::Rooms | ScenarioKind::Llm => bail!("scenario not implemented"),
     };
@@ -339,7 +339,7 @@ async fn run_publishers<W: Wire>(
     stats: &Arc<WorkerStats>,
     start: Instant,
     abort: &CancellationToken,
-) -> Vec<PublisherOutcome> {
+) -> anyhow::Result<Vec<PublisherOutcome>> {
     let fanout = &config.fanout;
     let all_publishers = u64::from(fanout.channels) * u64::from(fanout.publishers_per_channel);
     let plan = PublishPlan {
@@ -356,11 +356,11 @@ async fn run_publishers<W: Wire>(
     }
     let mut outcomes = Vec::new();
     while let Some(joined) = running.join_next().await {
-        if let Ok(outcome) = joined {
-            outcomes.push(outcome);
-        }
+        // A panicking publisher is a bug in the load tester: fail the run rather than report
+        // a quietly smaller load.
+        outcomes.push(joined.context("a publisher task failed")?);
     }
-    outcomes
+    Ok(outcomes)
 }
 
 fn spawn_progress(

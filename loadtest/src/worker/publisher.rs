@@ -24,10 +24,18 @@ use super::stats::WorkerStats;
 use super::subscriber;
 
 /// When paced publishing may send message number `sent` (0-based): message k is due
-/// k / rate seconds after the start.
+/// k / rate seconds after the start. Unpaced publishing (rate 0) never waits for the clock.
 fn next_send(plan: &PublishPlan, sent: u64) -> Instant {
-    plan.start + Duration::from_secs_f64(sent as f64 / plan.rate_per_sec.max(f64::MIN_POSITIVE))
+    let due = if plan.rate_per_sec > 0.0 {
+        Duration::try_from_secs_f64(sent as f64 / plan.rate_per_sec).ok()
+    } else {
+        None
+    };
+    plan.start + due.unwrap_or(NEVER)
 }
+
+/// A time that does not come during a run.
+const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// How one publisher runs.
 #[derive(Debug, Clone, Copy)]
@@ -198,6 +206,29 @@ fn on_event(stats: &WorkerStats, w: &mut Window, event: Event<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paced_sends_are_spread_over_the_second_and_unpaced_ones_never_wait() {
+        let start = Instant::now();
+        let mut plan = PublishPlan {
+            rate_per_sec: 4.0,
+            inflight: 1,
+            payload_bytes: 64,
+            start,
+            stop: start,
+            drain: Duration::ZERO,
+        };
+        assert_eq!(next_send(&plan, 0), start);
+        assert_eq!(next_send(&plan, 2), start + Duration::from_millis(500));
+        plan.rate_per_sec = 0.0;
+        assert_eq!(next_send(&plan, 7), start + NEVER);
+        plan.rate_per_sec = f64::MIN_POSITIVE;
+        assert_eq!(
+            next_send(&plan, u64::MAX),
+            start + NEVER,
+            "no overflow panic"
+        );
+    }
 
     #[test]
     fn confirmations_close_the_window_in_order_and_track_the_top_seq() {
