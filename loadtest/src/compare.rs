@@ -365,7 +365,20 @@ pub fn markdown(
     for (case, reports) in cases {
         let _ = writeln!(out, "#### `{case}`\n");
         if let Some(any) = reports.get("atrium").or_else(|| reports.values().next()) {
-            let _ = writeln!(out, "{}.\n", describe(any));
+            let loads: Vec<String> = TARGETS
+                .iter()
+                .filter_map(|(t, name)| {
+                    reports
+                        .get(*t)
+                        .map(|r| format!("{name} {:.1}", r.load_average))
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "{}. Machine load average at the start of each run: {}.\n",
+                describe(any),
+                loads.join(", ")
+            );
         }
         let is_connect = reports.values().any(|r| r.scenario == "connect");
         let rows = if is_connect {

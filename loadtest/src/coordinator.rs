@@ -215,6 +215,7 @@ pub async fn run(config: LoadConfig, command: String) -> anyhow::Result<Report> 
     let nofile = procstat::raise_nofile_limit().context("cannot raise the open-file limit")?;
     check_capacity(&config, nofile, procstat::ephemeral_ports())?;
     let started_at_unix_ms = now_us() / 1000;
+    let load_average = procstat::load_average().unwrap_or(0.0);
     let server_pid = config.output.server_pid;
 
     let provisioned = if config.target.kind == TargetKind::Atrium {
@@ -350,6 +351,7 @@ pub async fn run(config: LoadConfig, command: String) -> anyhow::Result<Report> 
     let facts = RunFacts {
         command,
         started_at_unix_ms,
+        load_average,
         start_us,
         active_secs,
         server,

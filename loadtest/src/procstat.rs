@@ -64,6 +64,16 @@ pub fn raise_nofile_limit() -> std::io::Result<u64> {
     Ok(getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX))
 }
 
+/// The 1-minute load average (`/proc/loadavg`): how busy the shared machine was.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// The ephemeral port range (`/proc/sys/net/ipv4/ip_local_port_range`): how many connections
 /// one source address can open to one destination.
 pub fn ephemeral_ports() -> Option<u64> {
@@ -97,5 +107,6 @@ mod tests {
         assert!(rss_kib(None).is_some_and(|kib| kib > 0));
         assert!(cpu_seconds(None).is_some());
         assert!(raise_nofile_limit().is_ok_and(|n| n > 0));
+        assert!(load_average().is_some_and(|l| l >= 0.0));
     }
 }

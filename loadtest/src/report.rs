@@ -81,6 +81,8 @@ pub struct Report {
     /// The command line that produced this report.
     pub command: String,
     pub started_at_unix_ms: u64,
+    /// The machine's 1-minute load average when the run started (other work competes for CPU).
+    pub load_average: f64,
     /// Seconds of the active phase (publishing, or opening + holding).
     pub active_secs: f64,
     pub config: LoadConfig,
@@ -106,6 +108,7 @@ pub struct Report {
 pub struct RunFacts {
     pub command: String,
     pub started_at_unix_ms: u64,
+    pub load_average: f64,
     pub start_us: u64,
     pub active_secs: f64,
     pub server: Option<ServerSample>,
@@ -202,6 +205,7 @@ impl Report {
             scenario: scenario.as_str().to_owned(),
             command: facts.command,
             started_at_unix_ms: facts.started_at_unix_ms,
+            load_average: facts.load_average,
             active_secs: facts.active_secs,
             config: config.clone(),
             sessions: SessionSummary {
