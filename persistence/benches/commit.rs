@@ -6,6 +6,12 @@
 //! once its commit has returned, i.e. once it is durable. Runs on SQLite (a temporary file) and, when
 //! ATRIUM_TEST_DATABASE_URL is set, on PostgreSQL (a temporary schema, dropped afterwards).
 //!
+//! After each back end the bench prints the CPU time this process spent per committed message,
+//! in total and on SQLite's connection worker threads (the single writer's thread is where a
+//! SQLite commit runs, so its cost per message bounds the commit rate). Unlike the wall-clock
+//! throughput, these hardly change when other jobs compete for the machine. PostgreSQL's own CPU
+//! is spent in its server processes and is not included.
+//!
 //! `cargo bench -p atrium-persistence --bench commit`
 
 use std::sync::Arc;
@@ -116,8 +122,42 @@ async fn commit_round(target: &Target) -> Duration {
     started.elapsed()
 }
 
+/// CPU seconds used so far by this process's threads, all of them and SQLite's workers alone
+/// (from /proc, in clock ticks of 1/100 s, the fixed unit of its per-thread `stat` files).
+fn cpu_seconds() -> (f64, f64) {
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let mut all = 0u64;
+    let mut sqlite = 0u64;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return (0.0, 0.0);
+    };
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        let Some(rest) = stat.rfind(')').map(|at| &stat[at + 1..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|&f| fields.get(f)?.parse::<u64>().ok())
+            .sum();
+        all += ticks;
+        if comm.starts_with("sqlx-sqlite") {
+            sqlite += ticks;
+        }
+    }
+    (
+        all as f64 / TICKS_PER_SECOND,
+        sqlite as f64 / TICKS_PER_SECOND,
+    )
+}
+
 fn measure(c: &mut Criterion, rt: &Runtime, name: &str, url: &str) {
     let target = rt.block_on(prepare(url));
+    let committed = std::cell::Cell::new(0u64);
+    let (cpu_before, sqlite_before) = cpu_seconds();
     let mut group = c.benchmark_group("commit");
     group.throughput(Throughput::Elements(MESSAGES_PER_ITER as u64));
     group.sample_size(10);
@@ -127,12 +167,22 @@ fn measure(c: &mut Criterion, rt: &Runtime, name: &str, url: &str) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     total += commit_round(&target).await;
+                    committed.set(committed.get() + MESSAGES_PER_ITER as u64);
                 }
                 total
             })
         })
     });
     group.finish();
+    let (cpu_after, sqlite_after) = cpu_seconds();
+    let per_message = |seconds: f64| seconds * 1e6 / committed.get().max(1) as f64;
+    println!(
+        "{name}: {} messages committed; CPU per message: {:.1} µs in this process, {:.1} µs on \
+         SQLite's connection threads",
+        committed.get(),
+        per_message(cpu_after - cpu_before),
+        per_message(sqlite_after - sqlite_before),
+    );
     rt.block_on(async {
         target.writer.shutdown().await;
         target.store.close().await;
