@@ -36,17 +36,7 @@ where
 {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("nested/atrium.db").display());
-    let store = open_store(&url).await.expect("open SQLite store");
-    store.migrate().await.expect("migrate SQLite");
-    let outcome = run_case(
-        case,
-        Db {
-            store: store.clone(),
-            url,
-        },
-    )
-    .await;
-    store.close().await;
+    let outcome = run_on(&url, case).await;
     drop(dir);
     finish(outcome);
 }
@@ -71,17 +61,7 @@ where
 
     let separator = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-    let store = open_store(&url).await.expect("open PostgreSQL store");
-    store.migrate().await.expect("migrate PostgreSQL");
-    let outcome = run_case(
-        case,
-        Db {
-            store: store.clone(),
-            url,
-        },
-    )
-    .await;
-    store.close().await;
+    let outcome = run_on(&url, case).await;
 
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
         .execute(&mut admin)
@@ -91,6 +71,23 @@ where
 }
 
 type Outcome = Result<(), Box<dyn std::any::Any + Send>>;
+
+/// Opens and migrates the store at `url`, runs the case, closes the store.
+async fn run_on<F, Fut>(url: &str, case: F) -> Outcome
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let store = open_store(url).await.expect("open store");
+    store.migrate().await.expect("migrate");
+    let db = Db {
+        store: store.clone(),
+        url: url.to_owned(),
+    };
+    let outcome = run_case(case, db).await;
+    store.close().await;
+    outcome
+}
 
 async fn run_case<F, Fut>(case: F, db: Db) -> Outcome
 where
