@@ -72,33 +72,29 @@ where
 
 type Outcome = Result<(), Box<dyn std::any::Any + Send>>;
 
-/// Opens and migrates the store at `url`, runs the case, closes the store.
+/// Opens and migrates the store at `url`, runs the case, closes the store. Any failure, opening
+/// included, comes back as the outcome, so the caller always gets to clean up.
 async fn run_on<F, Fut>(url: &str, case: F) -> Outcome
 where
     F: FnOnce(Db) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let store = open_store(url).await.expect("open store");
-    store.migrate().await.expect("migrate");
-    let db = Db {
-        store: store.clone(),
-        url: url.to_owned(),
+    let body = async {
+        let store = open_store(url).await.expect("open store");
+        store.migrate().await.expect("migrate");
+        let db = Db {
+            store: store.clone(),
+            url: url.to_owned(),
+        };
+        let guarded = tokio::time::timeout(CASE_TIMEOUT, case(db));
+        let outcome = AssertUnwindSafe(guarded).catch_unwind().await;
+        store.close().await;
+        outcome
     };
-    let outcome = run_case(case, db).await;
-    store.close().await;
-    outcome
-}
-
-async fn run_case<F, Fut>(case: F, db: Db) -> Outcome
-where
-    F: FnOnce(Db) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let guarded = tokio::time::timeout(CASE_TIMEOUT, case(db));
-    match AssertUnwindSafe(guarded).catch_unwind().await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(Box::new(format!("case timed out after {CASE_TIMEOUT:?}"))),
-        Err(panic) => Err(panic),
+    match AssertUnwindSafe(body).catch_unwind().await {
+        Ok(Ok(Ok(()))) => Ok(()),
+        Ok(Ok(Err(_))) => Err(Box::new(format!("case timed out after {CASE_TIMEOUT:?}"))),
+        Ok(Err(panic)) | Err(panic) => Err(panic),
     }
 }
 
