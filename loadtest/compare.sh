@@ -5,12 +5,12 @@
 # server freshly started, Atrium on a fresh SQLite database), then writes the comparison table
 # into docs/benchmarks.md ("Peers") and its plots into docs/benchmarks/.
 #
-#   bash loadtest/compare.sh                    # everything (about 15 minutes on 2 cores)
+#   bash loadtest/compare.sh                    # everything (about 25 minutes on 2 cores)
 #   TARGETS="atrium nats" CASES="fanout-1x1000" bash loadtest/compare.sh
 #
 # Knobs (environment): TARGETS, CASES (fanout-1x1000 fanout-100x100 idle-sessions), DURATION
-# (seconds of publishing per run), IDLE_SESSIONS, RESULTS (report directory), NO_DOCS=1 (do not
-# touch docs/).
+# (seconds of publishing per run), SAME_RATE_1X1000 / SAME_RATE_100X100 (messages/s of the
+# equal-load runs), IDLE_SESSIONS, RESULTS (report directory), NO_DOCS=1 (do not touch docs/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -20,6 +20,9 @@ CASES=${CASES:-"fanout-1x1000 fanout-100x100 idle-sessions"}
 DURATION=${DURATION:-15}
 DRAIN=${DRAIN:-10}
 IDLE_SESSIONS=${IDLE_SESSIONS:-19000}
+# Messages/s for the "-same-rate" runs: well under what the slowest peer sustains.
+SAME_RATE_1X1000=${SAME_RATE_1X1000:-40}
+SAME_RATE_100X100=${SAME_RATE_100X100:-200}
 RESULTS=${RESULTS:-$ROOT/target/loadtest/compare}
 ATRIUM_ADDR=127.0.0.1:18080
 SOCKETIO_PORT=3100
@@ -115,8 +118,8 @@ run_case() { # case target args...
   stop_server
 }
 
-fanout_case() { # name channels members publishers-per-channel inflight
-  local name=$1 channels=$2 members=$3 publishers=$4 inflight=$5 target half
+fanout_case() { # name channels members publishers-per-channel inflight same-rate
+  local name=$1 channels=$2 members=$3 publishers=$4 inflight=$5 same=$6 target half
   for target in $TARGETS; do
     local shape=(--scenario fanout --channels "$channels" --members "$members"
       --publishers-per-channel "$publishers" --inflight "$inflight" --duration "$DURATION")
@@ -125,6 +128,8 @@ fanout_case() { # name channels members publishers-per-channel inflight
     if half=$("$LOADTEST" rate "$RESULTS/$name-saturation.$target.json" --factor 0.5); then
       run_case "$name-half" "$target" "${shape[@]}" --rate "$half"
     fi
+    # One rate every server sustains, so latencies compare at equal load.
+    run_case "$name-same-rate" "$target" "${shape[@]}" --rate "$same"
   done
 }
 
@@ -148,8 +153,8 @@ rm -f "$RESULTS"/*.json
 
 for case in $CASES; do
   case $case in
-    fanout-1x1000) fanout_case fanout-1x1000 1 1000 4 64 ;;
-    fanout-100x100) fanout_case fanout-100x100 100 100 1 16 ;;
+    fanout-1x1000) fanout_case fanout-1x1000 1 1000 4 64 "$SAME_RATE_1X1000" ;;
+    fanout-100x100) fanout_case fanout-100x100 100 100 1 16 "$SAME_RATE_100X100" ;;
     idle-sessions) idle_case ;;
     *) echo "unknown case $case" >&2; exit 2 ;;
   esac

@@ -334,6 +334,37 @@ fn describe(r: &Report) -> String {
     }
 }
 
+/// A Unix time in milliseconds as `2026-11-26 01:02` (UTC).
+fn utc(unix_ms: u64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(unix_ms / 1000).unwrap_or(0))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| format!("{unix_ms} ms after the Unix epoch"))
+}
+
+/// Cases grouped by shape, saturation first, then half of it, then a fixed shared rate.
+fn in_reading_order(cases: &Cases) -> Vec<(&String, &BTreeMap<String, Report>)> {
+    let rank = |case: &str| {
+        let kind = ["-saturation", "-half", "-same-rate"]
+            .iter()
+            .position(|suffix| case.ends_with(suffix))
+            .unwrap_or(3);
+        let shape = case
+            .rsplit_once('-')
+            .map_or(case, |(shape, _)| shape)
+            .to_owned();
+        (
+            kind == 3,
+            if kind == 3 { case.to_owned() } else { shape },
+            kind,
+        )
+    };
+    let mut ordered: Vec<_> = cases.iter().collect();
+    ordered.sort_by_key(|(case, _)| rank(case));
+    ordered
+}
+
 /// The generated Markdown block (without the markers).
 pub fn markdown(
     cases: &Cases,
@@ -342,16 +373,16 @@ pub fn markdown(
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Reproduce with `{command}`.\n");
-    if let Some(when) = cases
+    let started = cases
         .values()
         .flat_map(|c| c.values())
-        .map(|r| r.started_at_unix_ms)
-        .max()
-    {
+        .map(|r| r.started_at_unix_ms);
+    if let (Some(first), Some(last)) = (started.clone().min(), started.max()) {
         let _ = writeln!(
             out,
-            "Last run finished around Unix time {} (ms). Every figure below is from that run.\n",
-            when
+            "Measured {} to {} (UTC); every figure below is from that run.\n",
+            utc(first),
+            utc(last)
         );
     }
     let goal_lines = goals(cases);
@@ -362,7 +393,7 @@ pub fn markdown(
         }
         let _ = writeln!(out);
     }
-    for (case, reports) in cases {
+    for (case, reports) in in_reading_order(cases) {
         let _ = writeln!(out, "#### `{case}`\n");
         if let Some(any) = reports.get("atrium").or_else(|| reports.values().next()) {
             let loads: Vec<String> = TARGETS
@@ -607,6 +638,35 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| sessions open | 19,000 |"), "{md}");
+    }
+
+    #[test]
+    fn cases_read_saturation_then_half_then_same_rate_and_times_are_utc() {
+        let mut cases = Cases::new();
+        for case in [
+            "idle-sessions",
+            "fanout-1x1000-half",
+            "fanout-1x1000-same-rate",
+            "fanout-100x100-saturation",
+            "fanout-1x1000-saturation",
+        ] {
+            cases.insert(case.into(), BTreeMap::new());
+        }
+        let order: Vec<_> = in_reading_order(&cases)
+            .into_iter()
+            .map(|(c, _)| c.as_str())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "fanout-100x100-saturation",
+                "fanout-1x1000-saturation",
+                "fanout-1x1000-half",
+                "fanout-1x1000-same-rate",
+                "idle-sessions"
+            ]
+        );
+        assert_eq!(utc(1_795_656_224_001), "2026-11-26 01:23");
     }
 
     #[test]

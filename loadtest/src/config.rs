@@ -476,6 +476,21 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_scenario_files_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let config = LoadConfig::from_file(&path).unwrap();
+                config.validate().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 4, "fanout ×2, idle sessions, soak");
+    }
+
+    #[test]
     fn unknown_keys_are_errors_not_silently_ignored() {
         let err = LoadConfig::from_toml("[fanout]\nmembres = 3\n").unwrap_err();
         assert!(err.contains("membres"), "{err}");

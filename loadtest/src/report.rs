@@ -279,23 +279,28 @@ impl Report {
                 a.p50_ms, a.p99_ms, a.max_ms
             );
         }
+        let measured_deliveries = self.scenario != "connect";
         let l = &self.latency;
-        let _ = writeln!(
-            s,
-            "latency       p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms ({} samples)",
-            l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.count
-        );
+        if measured_deliveries {
+            let _ = writeln!(
+                s,
+                "latency       p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms ({} samples)",
+                l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.count
+            );
+        }
         let i = &self.integrity;
-        let _ = writeln!(
-            s,
-            "integrity     by {}: {} gaps, {} duplicates, {} reordered over {} subscribers ({})",
-            self.integrity_basis,
-            i.totals.gaps,
-            i.totals.duplicates,
-            i.totals.reordered,
-            i.subscribers,
-            if i.is_clean() { "clean" } else { "NOT CLEAN" }
-        );
+        if measured_deliveries {
+            let _ = writeln!(
+                s,
+                "integrity     by {}: {} gaps, {} duplicates, {} reordered over {} subscribers ({})",
+                self.integrity_basis,
+                i.totals.gaps,
+                i.totals.duplicates,
+                i.totals.reordered,
+                i.subscribers,
+                if i.is_clean() { "clean" } else { "NOT CLEAN" }
+            );
+        }
         if let Some(churn) = &self.churn {
             let _ = writeln!(
                 s,
