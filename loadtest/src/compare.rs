@@ -131,6 +131,17 @@ fn fanout_rows() -> Vec<Row> {
             format: |v| format!("{v:.2}"),
         },
         Row {
+            // What a delivery costs the server, whatever else the shared machine was doing.
+            metric: "server CPU per delivery (µs)",
+            better: Better::Lower,
+            value: |r| {
+                let deliveries = r.fanout.as_ref()?.deliveries;
+                let cpu = r.server.as_ref()?.cpu_seconds;
+                (deliveries > 0).then(|| cpu * 1e6 / deliveries as f64)
+            },
+            format: |v| format!("{v:.3}"),
+        },
+        Row {
             metric: "load generator CPU (cores)",
             better: Better::Neither,
             value: |r| Some(r.generator.cpu_cores),
@@ -394,7 +405,7 @@ pub fn markdown(
         let _ = writeln!(out);
     }
     for (case, reports) in in_reading_order(cases) {
-        let _ = writeln!(out, "#### `{case}`\n");
+        let _ = writeln!(out, "### `{case}`\n");
         if let Some(any) = reports.get("atrium").or_else(|| reports.values().next()) {
             let loads: Vec<String> = TARGETS
                 .iter()
@@ -458,7 +469,8 @@ pub fn markdown(
     out
 }
 
-/// Replaces the generated block of `doc`, or appends a `## Peers` section holding it.
+/// Replaces the generated block of `doc`; without one, puts it at the end of an existing
+/// `## Peers` section, or appends a `## Peers` section holding it.
 pub fn replace_block(doc: &str, block: &str) -> String {
     let wrapped = format!("{BEGIN_MARKER}\n{}{END_MARKER}\n", block);
     if let (Some(begin), Some(end)) = (doc.find(BEGIN_MARKER), doc.find(END_MARKER))
@@ -467,6 +479,16 @@ pub fn replace_block(doc: &str, block: &str) -> String {
         let after = &doc[end + END_MARKER.len()..];
         let after = after.strip_prefix('\n').unwrap_or(after);
         return format!("{}{}{}", &doc[..begin], wrapped, after);
+    }
+    if let Some(section) = doc.find("\n## Peers\n") {
+        let body = section + "\n## Peers\n".len();
+        let end = doc[body..]
+            .find("\n## ")
+            .map_or(doc.len(), |i| body + i + 1);
+        let before = doc[..end].trim_end();
+        let rest = &doc[end..];
+        let gap = if rest.is_empty() { "" } else { "\n" };
+        return format!("{before}\n\n{wrapped}{gap}{rest}");
     }
     let mut out = doc.trim_end().to_owned();
     out.push_str("\n\n## Peers\n\n");
@@ -683,6 +705,19 @@ mod tests {
         assert!(twice.contains("## Spatial\n\ntext"));
         assert!(twice.contains("## Later\n\nkept"));
         assert_eq!(twice.matches("## Peers").count(), 1);
+        // A hand-written Peers section without markers gets the block at its end.
+        let doc = "# B\n\n## Peers\n\nintro\n\n## Next\n\nmore\n";
+        let placed = replace_block(doc, "table\n");
+        assert_eq!(placed.matches("## Peers").count(), 1);
+        let (intro, next) = (
+            placed.find("intro").unwrap(),
+            placed.find("## Next").unwrap(),
+        );
+        let table = placed.find("table").unwrap();
+        assert!(intro < table && table < next, "{placed}");
+        assert!(
+            replace_block("# B\n\n## Peers\n\nintro\n", "t\n").ends_with("<!-- peers:end -->\n")
+        );
     }
 
     #[test]
