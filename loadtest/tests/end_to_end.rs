@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
@@ -86,45 +87,65 @@ fn loadtest() -> Command {
     Command::new(env!("CARGO_BIN_EXE_atrium-loadtest"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fanout_run_over_two_processes_reports_clean_deliveries() {
-    let addr = mini_nats().await;
-    let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("report.json");
-    let output = tokio::task::spawn_blocking({
-        let report = report.clone();
-        let plots = dir.path().join("plots");
-        move || {
-            loadtest()
-                .args(["run", "--target", "nats", "--scenario", "fanout", "--quiet"])
-                .args(["--url", &format!("ws://{addr}/")])
-                .args([
-                    "--channels",
-                    "3",
-                    "--members",
-                    "10",
-                    "--publishers-per-channel",
-                    "2",
-                ])
-                .args(["--rate", "300", "--duration", "2", "--drain", "5"])
-                .args(["--processes", "2", "--source-addrs", "127.0.0.1,127.0.0.2"])
-                .arg("--report")
-                .arg(&report)
-                .arg("--plots-dir")
-                .arg(&plots)
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+/// Runs `atrium-loadtest run --target nats --quiet --url <mini server> <args>`, expects
+/// success, returns stdout.
+async fn run_against(addr: SocketAddr, args: &[&str]) -> String {
+    let mut command = loadtest();
+    command
+        .args(["run", "--target", "nats", "--quiet"])
+        .args(["--url", &format!("ws://{addr}/")])
+        .args(args);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "stdout:\n{stdout}\nstderr:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    stdout
+}
+
+fn read_report(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fanout_run_over_two_processes_reports_clean_deliveries() {
+    let addr = mini_nats().await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let plots = dir.path().join("plots");
+    let stdout = run_against(
+        addr,
+        &[
+            "--scenario",
+            "fanout",
+            "--channels",
+            "3",
+            "--members",
+            "10",
+            "--publishers-per-channel",
+            "2",
+            "--rate",
+            "300",
+            "--duration",
+            "2",
+            "--drain",
+            "5",
+            "--processes",
+            "2",
+            "--source-addrs",
+            "127.0.0.1,127.0.0.2",
+            "--report",
+            report.to_str().unwrap(),
+            "--plots-dir",
+            plots.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let json = read_report(&report);
     let fanout = &json["fanout"];
     let confirmed = fanout["confirmed"].as_u64().unwrap();
     assert!(
@@ -143,7 +164,7 @@ async fn a_fanout_run_over_two_processes_reports_clean_deliveries() {
     assert_eq!(json["integrity"]["totals"]["duplicates"], 0);
     assert_eq!(json["integrity_basis"], "publisher counter");
     assert_eq!(json["sessions"]["connected"], 36);
-    assert!(json["latency"]["count"].as_u64().unwrap() == confirmed * 10);
+    assert_eq!(json["latency"]["count"].as_u64().unwrap(), confirmed * 10);
     assert!(json["latency"]["p99_ms"].as_f64().unwrap() > 0.0);
     assert!(
         json["errors"].as_object().unwrap().is_empty(),
@@ -151,16 +172,8 @@ async fn a_fanout_run_over_two_processes_reports_clean_deliveries() {
         json["errors"]
     );
     assert!(stdout.contains("(clean)"), "{stdout}");
-    assert!(
-        dir.path()
-            .join("plots/nats-fanout-latency-over-time.svg")
-            .is_file()
-    );
-    assert!(
-        dir.path()
-            .join("plots/nats-fanout-latency-histogram.svg")
-            .is_file()
-    );
+    assert!(plots.join("nats-fanout-latency-over-time.svg").is_file());
+    assert!(plots.join("nats-fanout-latency-histogram.svg").is_file());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,38 +181,29 @@ async fn an_unpaced_run_publishes_as_fast_as_confirmations_allow() {
     let addr = mini_nats().await;
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("saturation.json");
-    let output = tokio::task::spawn_blocking({
-        let report = report.clone();
-        move || {
-            loadtest()
-                .args(["run", "--target", "nats", "--scenario", "fanout", "--quiet"])
-                .args(["--url", &format!("ws://{addr}/")])
-                .args([
-                    "--channels",
-                    "1",
-                    "--members",
-                    "20",
-                    "--rate",
-                    "0",
-                    "--inflight",
-                    "8",
-                ])
-                .args(["--duration", "1", "--drain", "5"])
-                .arg("--report")
-                .arg(&report)
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    run_against(
+        addr,
+        &[
+            "--scenario",
+            "fanout",
+            "--channels",
+            "1",
+            "--members",
+            "20",
+            "--rate",
+            "0",
+            "--inflight",
+            "8",
+            "--duration",
+            "1",
+            "--drain",
+            "5",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let json = read_report(&report);
     let confirmed = json["fanout"]["confirmed"].as_u64().unwrap();
     assert!(confirmed > 100, "{}", json["fanout"]);
     assert_eq!(
@@ -212,38 +216,22 @@ async fn an_unpaced_run_publishes_as_fast_as_confirmations_allow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connect_run_holds_its_sessions() {
     let addr = mini_nats().await;
-    let output = tokio::task::spawn_blocking(move || {
-        loadtest()
-            .args([
-                "run",
-                "--target",
-                "nats",
-                "--scenario",
-                "connect",
-                "--quiet",
-            ])
-            .args(["--url", &format!("ws://{addr}/")])
-            .args([
-                "--sessions",
-                "200",
-                "--connect-rate",
-                "1000",
-                "--hold",
-                "1",
-                "--channels",
-                "4",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = run_against(
+        addr,
+        &[
+            "--scenario",
+            "connect",
+            "--sessions",
+            "200",
+            "--connect-rate",
+            "1000",
+            "--hold",
+            "1",
+            "--channels",
+            "4",
+        ],
+    )
+    .await;
     assert!(
         stdout.contains("sessions      200 of 200 open, 0 failed"),
         "{stdout}"

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use atrium_core::protocol::{
-    ClientFrame, DEFAULT_MAX_FRAME_BYTES, FrameCodec, OkResult, SUBPROTOCOL, ServerFrame,
+    ClientFrame, DEFAULT_MAX_FRAME_BYTES, ErrorCode, FrameCodec, OkResult, SUBPROTOCOL, ServerFrame,
 };
 use bytes::Bytes;
 use tokio_tungstenite::tungstenite::Message;
@@ -20,6 +20,21 @@ use super::{ChannelRef, Event, Wire, WireContext, WireError};
 /// Sent in `hello.client`, for the server's logs.
 const CLIENT_NAME: &str = concat!("atrium-loadtest/", env!("CARGO_PKG_VERSION"));
 const HELLO_RID: u32 = 0;
+
+/// The server answered a request with `err`.
+fn refused(code: ErrorCode, message: String) -> WireError {
+    WireError::Server {
+        code: code.to_string(),
+        message,
+    }
+}
+
+/// The server said `bye` and is closing the session.
+fn closed(code: ErrorCode) -> WireError {
+    WireError::Closed {
+        code: Some(code.to_string()),
+    }
+}
 
 pub struct AtriumWire {
     ws: WsStream,
@@ -64,16 +79,9 @@ impl AtriumWire {
                 match wire.next_frame().await? {
                     Some(ServerFrame::Welcome { .. }) => return Ok(()),
                     Some(ServerFrame::Err { code, message, .. }) => {
-                        return Err(WireError::Server {
-                            code: code.to_string(),
-                            message,
-                        });
+                        return Err(refused(code, message));
                     }
-                    Some(ServerFrame::Bye { code, .. }) => {
-                        return Err(WireError::Closed {
-                            code: Some(code.to_string()),
-                        });
-                    }
+                    Some(ServerFrame::Bye { code, .. }) => return Err(closed(code)),
                     _ => continue,
                 }
             }
@@ -119,11 +127,7 @@ impl AtriumWire {
             Ok(ServerFrame::Err { code, .. }) => sink(Event::Rejected {
                 code: code.as_str(),
             }),
-            Ok(ServerFrame::Bye { code, .. }) => {
-                return Err(WireError::Closed {
-                    code: Some(code.to_string()),
-                });
-            }
+            Ok(ServerFrame::Bye { code, .. }) => return Err(closed(code)),
             // Presence, typing, read receipts, other replies: not part of the measurement.
             Ok(_) => {}
             Err(e) => return Err(WireError::Protocol(e.to_string())),
@@ -154,17 +158,8 @@ impl Wire for AtriumWire {
                     rid: Some(got),
                     code,
                     message,
-                }) if got == rid => {
-                    return Err(WireError::Server {
-                        code: code.to_string(),
-                        message,
-                    });
-                }
-                Some(ServerFrame::Bye { code, .. }) => {
-                    return Err(WireError::Closed {
-                        code: Some(code.to_string()),
-                    });
-                }
+                }) if got == rid => return Err(refused(code, message)),
+                Some(ServerFrame::Bye { code, .. }) => return Err(closed(code)),
                 _ => continue,
             }
         }
