@@ -4,12 +4,15 @@
 //! implementations, the migrations that shape both databases, and the group-commit writer that
 //! batches concurrent message inserts into one transaction. Nothing above this crate writes SQL.
 
+pub mod ai_store;
 pub mod open;
 pub mod postgres;
 pub mod sqlite;
 pub mod store;
 pub mod writer;
 
+mod ai_rows;
+mod ai_sql;
 mod audit_filter;
 mod batch;
 mod columns;

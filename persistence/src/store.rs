@@ -265,7 +265,15 @@ pub trait AuditStore: Send + Sync {
 /// Everything a node needs from its database.
 #[async_trait]
 pub trait Store:
-    OrgStore + UserStore + TokenStore + SettingStore + ChannelStore + MessageStore + AuditStore
+    OrgStore
+    + UserStore
+    + TokenStore
+    + SettingStore
+    + ChannelStore
+    + MessageStore
+    + AuditStore
+    + crate::ai_store::AiHubStore
+    + crate::ai_store::AiAdminStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -105,6 +105,34 @@ define_id!(
     /// uses this id.
     TicketId
 );
+define_id!(
+    /// A conversation with an AI assistant (personal, or shared with a channel).
+    ConversationId
+);
+define_id!(
+    /// One message of an AI conversation.
+    ConversationMessageId
+);
+define_id!(
+    /// A configured assistant persona (system prompt, model and temperature overrides).
+    AssistantId
+);
+define_id!(
+    /// A prompt template with `{{variable}}` placeholders.
+    PromptTemplateId
+);
+define_id!(
+    /// A model an administrator configured (provider, upstream model id, prices).
+    AiModelId
+);
+define_id!(
+    /// One generation: the `stream` of `llm.start`, `llm.delta`, `llm.done`.
+    StreamId
+);
+define_id!(
+    /// A token or spending budget of a user or an organization.
+    BudgetId
+);
 
 #[cfg(test)]
 mod tests {

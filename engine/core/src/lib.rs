@@ -5,6 +5,7 @@
 //! is plain functions and types, testable without a socket, a database or an async runtime; the
 //! other crates drive it (the way `quinn` drives `quinn-proto`).
 
+pub mod ai;
 pub mod auth;
 pub mod ids;
 pub mod model;

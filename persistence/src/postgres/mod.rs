@@ -6,6 +6,7 @@
 //! rotation.
 
 mod accounts;
+mod ai;
 mod audit;
 mod channels;
 mod commit;

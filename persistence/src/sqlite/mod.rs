@@ -7,6 +7,7 @@
 //! since separate connections would each see their own empty database.
 
 mod accounts;
+mod ai;
 mod audit;
 mod channels;
 mod commit;

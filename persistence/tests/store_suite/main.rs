@@ -3,6 +3,7 @@
 //! `sqlite::messages::nonce_idempotency` / `postgres::messages::nonce_idempotency`.
 
 mod accounts;
+mod ai;
 mod audit;
 mod channels;
 mod data;
@@ -44,4 +45,5 @@ suite! {
     ],
     search: [search],
     audit: [audit_log],
+    ai: [conversations_and_messages, assistants_and_templates, providers_and_models, usage_and_budgets, org_stats],
 }
