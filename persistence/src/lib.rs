@@ -9,6 +9,7 @@ pub mod open;
 pub mod postgres;
 pub mod sqlite;
 pub mod store;
+pub mod ticket_store;
 pub mod writer;
 
 mod ai_rows;

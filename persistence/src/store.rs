@@ -274,6 +274,7 @@ pub trait Store:
     + AuditStore
     + crate::ai_store::AiHubStore
     + crate::ai_store::AiAdminStore
+    + crate::ticket_store::TicketStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

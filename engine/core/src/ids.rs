@@ -133,6 +133,14 @@ define_id!(
     /// A token or spending budget of a user or an organization.
     BudgetId
 );
+define_id!(
+    /// A comment (public or internal) on a support ticket.
+    TicketCommentId
+);
+define_id!(
+    /// A stored notification for one user (an SLA breach, later mentions and more).
+    NotificationId
+);
 
 #[cfg(test)]
 mod tests {

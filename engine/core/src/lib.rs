@@ -9,6 +9,7 @@ pub mod ai;
 pub mod auth;
 pub mod ids;
 pub mod model;
+pub mod notification;
 pub mod protocol;
 pub mod rbac;
 pub mod ticket;

@@ -58,6 +58,7 @@ impl Role {
                 "users.read",
                 "presence.read",
                 "search.read",
+                "tickets.create",
             ],
             Role::Guest => &["channels.read", "messages.read", "presence.read"],
         }
@@ -140,6 +141,9 @@ mod tests {
         assert!(Role::User.can("messages.write"));
         assert!(!Role::User.can("audit.read"));
         assert!(!Role::Guest.can("messages.write"));
+        assert!(Role::User.can("tickets.create"));
+        assert!(!Role::User.can("tickets.agent"));
+        assert!(!Role::Guest.can("tickets.create"));
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
         }

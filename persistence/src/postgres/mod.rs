@@ -13,6 +13,7 @@ mod commit;
 mod messages;
 mod nodelay;
 mod rows;
+mod tickets;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -13,6 +13,7 @@ mod channels;
 mod commit;
 mod messages;
 mod rows;
+mod tickets;
 
 use std::path::Path;
 use std::str::FromStr;

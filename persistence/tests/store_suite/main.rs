@@ -10,6 +10,7 @@ mod data;
 mod fixture;
 mod messages;
 mod search;
+mod tickets;
 mod writer;
 
 macro_rules! suite {
@@ -46,4 +47,12 @@ suite! {
     search: [search],
     audit: [audit_log],
     ai: [conversations_and_messages, assistants_and_templates, providers_and_models, usage_and_budgets, org_stats],
+    tickets: [
+        numbering_and_reads,
+        numbers_never_repeat_under_concurrency,
+        list_filters_and_order,
+        changes_comments_and_activity,
+        sla_state_and_breaches,
+        surveys_settings_and_agents,
+    ],
 }

@@ -9,6 +9,7 @@
 pub mod assignment;
 pub mod model;
 pub mod number;
+pub mod records;
 pub mod sla;
 pub mod survey;
 pub mod tagging;

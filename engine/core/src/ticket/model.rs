@@ -175,7 +175,7 @@ impl fmt::Display for TicketStatus {
 ///
 /// Plain data: who may see or change what is decided elsewhere (the state machine, RBAC, the
 /// service layer). Comments, the activity log and the survey are records of their own.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
     pub id: TicketId,
     pub org_id: OrgId,
