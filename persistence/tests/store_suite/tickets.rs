@@ -607,11 +607,13 @@ pub async fn surveys_settings_and_agents(db: Db) {
 
     // Settings: absent, stored, replaced.
     assert_eq!(s.get_ticket_settings(org.id).await.unwrap(), None);
-    let mut settings = TicketSettings::default();
-    settings.sla = serde_json::from_value::<SlaPolicy>(
-        json!({"urgent": {"response_minutes": 15, "resolution_minutes": 60}}),
-    )
-    .unwrap();
+    let mut settings = TicketSettings {
+        sla: serde_json::from_value::<SlaPolicy>(
+            json!({"urgent": {"response_minutes": 15, "resolution_minutes": 60}}),
+        )
+        .unwrap(),
+        ..TicketSettings::default()
+    };
     s.put_ticket_settings(org.id, &settings, now())
         .await
         .unwrap();
