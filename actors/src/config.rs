@@ -54,6 +54,10 @@ pub struct RealtimeConfig {
     /// Live pushes buffered for a subscriber while its cold replay runs; past this the replay is
     /// simply extended instead of buffering more.
     pub replay_buffer: usize,
+    /// A session actor that handled no request for this long stops; the session (connection,
+    /// outbox, subscriptions) lives on and its next request starts a new incarnation. Short, so
+    /// that a session which subscribed and went quiet costs no actor (about 8 KiB) for long.
+    pub session_hibernate_after: Duration,
 }
 
 impl Default for RealtimeConfig {
@@ -68,6 +72,7 @@ impl Default for RealtimeConfig {
             replay_page: 200,
             gap_fill_delay: Duration::from_millis(250),
             replay_buffer: 512,
+            session_hibernate_after: Duration::from_secs(1),
         }
     }
 }

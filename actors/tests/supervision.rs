@@ -160,7 +160,11 @@ async fn requests_for_channels_of_no_one_do_not_pile_up_actors() {
 
 #[tokio::test]
 async fn an_idle_session_hibernates_and_wakes_on_its_next_request() {
-    let node = Node::start(RealtimeConfig::default()).await;
+    let node = Node::start(RealtimeConfig {
+        session_hibernate_after: Duration::from_millis(50),
+        ..RealtimeConfig::default()
+    })
+    .await;
     let common::Duo { ann, bob, ch, .. } = node.duo().await;
     let mut a = node.connect(&ann);
     let mut b = node.connect(&bob);
@@ -172,8 +176,7 @@ async fn an_idle_session_hibernates_and_wakes_on_its_next_request() {
     // A request wakes it; it subscribes; it can hibernate again and still receive pushes,
     // which go to its outbox without any session actor involved.
     b.sub(ch.id).await;
-    b.handle.hibernate_if_idle(); // busy since the last check: stays up
-    b.handle.hibernate_if_idle(); // idle since the previous one: stops
+    // Quiet for `session_hibernate_after`: its actor stops again by itself.
     wait_lifecycle(&node, |l| l.sessions_hibernated >= 3).await;
     a.sub(ch.id).await;
     let (_, seq) = a.post(ch.id, "while you sleep").await;

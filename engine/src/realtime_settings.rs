@@ -33,6 +33,8 @@ pub struct RealtimeSettings {
     pub gap_fill_delay_ms: u64,
     /// Live pushes buffered for a subscriber while its replay runs.
     pub replay_buffer: usize,
+    /// A session's actor stops after this long without requests (the session lives on).
+    pub session_hibernate_after_ms: u64,
 }
 
 fn millis(d: Duration) -> u64 {
@@ -53,6 +55,7 @@ impl From<&RealtimeConfig> for RealtimeSettings {
             replay_page: c.replay_page,
             gap_fill_delay_ms: millis(c.gap_fill_delay),
             replay_buffer: c.replay_buffer,
+            session_hibernate_after_ms: millis(c.session_hibernate_after),
         }
     }
 }
@@ -94,6 +97,7 @@ impl RealtimeSettings {
             replay_page: self.replay_page,
             gap_fill_delay: Duration::from_millis(self.gap_fill_delay_ms),
             replay_buffer: self.replay_buffer,
+            session_hibernate_after: Duration::from_millis(self.session_hibernate_after_ms),
         })
     }
 }

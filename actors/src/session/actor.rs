@@ -9,6 +9,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
@@ -29,8 +32,10 @@ pub struct SessionActor;
 pub struct SessionState {
     ctx: Arc<Context>,
     shared: Arc<SessionShared>,
-    /// A request arrived since the last `Hibernate`.
-    busy: bool,
+    /// When this incarnation last handled a request.
+    last_request: Instant,
+    /// A `Hibernate` check is on its way (at most one timer per incarnation).
+    check_scheduled: bool,
 }
 
 impl Actor for SessionActor {
@@ -46,7 +51,8 @@ impl Actor for SessionActor {
         Ok(SessionState {
             ctx,
             shared,
-            busy: false,
+            last_request: Instant::now(),
+            check_scheduled: false,
         })
     }
 
@@ -75,9 +81,12 @@ impl Actor for SessionActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             SessionMsg::Frame(frame) => {
-                state.busy = true;
+                state.last_request = Instant::now();
                 route(state, frame);
                 state.shared.slot.handled();
+                if !state.check_scheduled {
+                    schedule_check(&myself, state, state.ctx.config.session_hibernate_after);
+                }
             }
             SessionMsg::Close => {
                 state.shared.slot.handled();
@@ -85,10 +94,14 @@ impl Actor for SessionActor {
                 myself.stop(None);
             }
             SessionMsg::Hibernate => {
-                if state.busy {
-                    state.busy = false;
-                } else {
+                state.check_scheduled = false;
+                let after = state.ctx.config.session_hibernate_after;
+                let idle = state.last_request.elapsed();
+                if idle >= after {
+                    // Refused while requests are queued: handling them schedules a new check.
                     hibernate(&myself, state);
+                } else {
+                    schedule_check(&myself, state, after - idle);
                 }
             }
             #[cfg(feature = "fault-injection")]
@@ -96,6 +109,15 @@ impl Actor for SessionActor {
         }
         Ok(())
     }
+}
+
+/// Asks for a `Hibernate` check in `delay`. One timer per incarnation at a time, so a busy
+/// session costs one timer per `session_hibernate_after`, not one per request.
+fn schedule_check(myself: &ActorRef<SessionMsg>, state: &mut SessionState, delay: Duration) {
+    state.check_scheduled = true;
+    // Dropping the handle detaches the timer task. If this incarnation stops first, the timer's
+    // send fails and nothing happens.
+    drop(myself.send_after(delay, || SessionMsg::Hibernate));
 }
 
 /// Stops this incarnation if nothing is pending; the session itself lives on.

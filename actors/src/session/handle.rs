@@ -69,14 +69,6 @@ impl SessionHandle {
         }
     }
 
-    /// Lets the session's actor stop if the session was idle since the last call (the
-    /// transport calls this once per heartbeat).
-    pub fn hibernate_if_idle(&self) {
-        if let Some(actor) = self.shared.slot.current() {
-            let _ = actor.cast(SessionMsg::Hibernate);
-        }
-    }
-
     /// Replaces the session's authentication after `auth.refresh` verified a new token for the
     /// same user (the role may have changed; the expiry has).
     pub fn refresh_auth(&self, auth: SessionAuth) -> Result<(), WrongUser> {

@@ -71,9 +71,9 @@ pub enum SessionMsg {
     Frame(ClientFrame),
     /// The transport is gone: unsubscribe everything and stop.
     Close,
-    /// Stop this incarnation if no request arrived since the previous `Hibernate` (the
-    /// transport sends one per heartbeat): an idle session keeps its connection, outbox and
-    /// subscriptions but no actor, and the next request starts one again.
+    /// Stop this incarnation if it handled no request for `session_hibernate_after` (the actor
+    /// schedules this check itself after a request): an idle session keeps its connection,
+    /// outbox and subscriptions but no actor, and the next request starts one again.
     Hibernate,
     /// Test hook: panic inside the handler (fault-injection builds only).
     #[cfg(feature = "fault-injection")]

@@ -10,7 +10,6 @@
 //!   so a burst of pushes costs few syscalls). A write that stalls while the outbox overflows is
 //!   abandoned: the session is a slow consumer and is dropped without waiting for it;
 //! - **heartbeat**: a transport ping every interval; a peer silent for two intervals is closed;
-//!   a session that sent no request during an interval lets its actor hibernate;
 //! - **token expiry**: at the access token's expiry, unless `auth.refresh` moved it, the session
 //!   ends with `bye {code: token_expired}`.
 
@@ -152,8 +151,6 @@ impl<C: FrameConnection> LiveSession<C> {
                         );
                     } else if self.conn.ping().await.is_err() {
                         break;
-                    } else {
-                        self.session.hibernate_if_idle();
                     }
                 },
                 () = &mut expiry, if expiry_armed => {
