@@ -1,22 +1,30 @@
 //! One simulation tick with every avatar moving and every client acknowledging its snapshots.
 //!
-//! Scenarios: 10 rooms × 50 avatars, 200 rooms × 50 avatars (10,000) and one room of 1,000.
-//! "naive" runs the same 10 × 50 load with interest management and delta coding defeated
-//! (everyone sees and hears everyone, no acknowledgements, so every snapshot is full) as the
-//! baseline for the ratio. After measuring, each scenario prints the snapshot bytes per client
-//! per second at the configured tick rate.
+//! Loads: 10 rooms × 50 avatars, 200 rooms × 50 (10,000) and one room of 1,000. Each load runs
+//! twice: as configured (interest management, delta coding, acknowledgements) and "naive" — the
+//! baseline for the ratio: everyone sees and hears everyone in the room (every pair is
+//! evaluated) and nobody acknowledges, so every snapshot is a full one. After measuring, each
+//! scenario prints the snapshot bytes per client per second at the configured tick rate.
 //!
-//! Run: `cargo bench -p atrium-spatial --bench tick`
+//! What is timed is `Simulation::step` — the span the driver records as
+//! `atrium_spatial_tick_seconds`: routing the queued inputs, validation, integration, grid,
+//! interest, gains and snapshot encoding. Building the inputs and consuming the outputs (the
+//! engine's side) happen outside the timed span.
+//!
+//! Run: `cargo bench -p atrium-spatial --bench tick` (one load: `… -- 1x1000`).
+//!
+//! For profilers: `ATRIUM_SPATIAL_PROFILE_TICKS=N <bench binary> NAME` skips Criterion and just
+//! runs N ticks of the scenario called NAME (e.g. `200x50`), printing the mean step time — short
+//! enough for `valgrind --tool=callgrind --toggle-collect='*Simulation*step*'`.
 
-use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use atrium_spatial::{
     AvatarInput, ClientId, RoomId, RoomTemplate, Simulation, SpatialConfig, SpatialInput,
     SpatialOutput, TickOutputs,
 };
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use glam::Vec3;
 
 /// A square hall with spawn points on a grid, so arrivals spread out evenly.
@@ -82,9 +90,27 @@ impl Load {
         load
     }
 
-    /// Everyone walks a 2 m circle around its spawn point (2 m/s at 20 Hz), then one tick runs,
-    /// then every client acknowledges what it received.
+    /// One tick: the inputs, the step, the acknowledgements.
     fn tick(&mut self) -> TickOutputs {
+        self.drive();
+        let outputs = self.sim.step();
+        self.acknowledge(&outputs);
+        outputs
+    }
+
+    /// One tick, returning how long the step took.
+    fn timed_tick(&mut self) -> Duration {
+        self.drive();
+        let started = Instant::now();
+        let outputs = self.sim.step();
+        let took = started.elapsed();
+        self.acknowledge(&outputs);
+        drop(outputs);
+        took
+    }
+
+    /// Everyone walks a 2 m circle around its spawn point (2 m/s at 20 Hz).
+    fn drive(&mut self) {
         let t = self.sim.tick() as f32 * 0.05;
         for (client, centre, phase) in &self.walkers {
             let angle = t + phase;
@@ -98,7 +124,10 @@ impl Load {
                 },
             });
         }
-        let outputs = self.sim.step();
+    }
+
+    /// Every client acknowledges the snapshot it received (when the scenario acknowledges).
+    fn acknowledge(&mut self, outputs: &TickOutputs) {
         if self.acks {
             for out in &outputs.outputs {
                 if let SpatialOutput::Snapshot(s) = &out.output {
@@ -109,7 +138,6 @@ impl Load {
                 }
             }
         }
-        outputs
     }
 
     /// Snapshot bytes per client per second over `ticks` ticks.
@@ -126,15 +154,15 @@ impl Load {
 
 /// Benchmarks one scenario. The load is built on first use, so a filtered run
 /// (`cargo bench … -- 1x1000`) does not pay for the other scenarios' setup.
-fn scenario(c: &mut Criterion, name: &str, make: impl Fn() -> Load) {
+fn scenario(c: &mut Criterion, name: &str, samples: usize, make: impl Fn() -> Load) {
     let mut load: Option<Load> = None;
     let mut group = c.benchmark_group("tick");
-    group.sample_size(20);
+    group.sample_size(samples);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(4));
     group.bench_function(name, |b| {
         let load = load.get_or_insert_with(&make);
-        b.iter(|| black_box(load.tick()));
+        b.iter_custom(|iters| (0..iters).map(|_| load.timed_tick()).sum());
     });
     group.finish();
     if let Some(load) = load.as_mut() {
@@ -143,33 +171,91 @@ fn scenario(c: &mut Criterion, name: &str, make: impl Fn() -> Load) {
     }
 }
 
-fn ticks(c: &mut Criterion) {
-    let config = SpatialConfig::default();
-    let small_hall = hall(40.0, 4.0, 100);
-    scenario(c, "10x50", || {
-        Load::new(config.clone(), 10, 50, Arc::clone(&small_hall), true)
-    });
-
-    let naive = SpatialConfig {
-        aoi_radius: 80.0,
-        grid_cell_size: 10.0,
-        max_visible: 10_000,
+/// The naive baseline's configuration: an AOI that covers the whole room, no cap on what a
+/// client sees, and as many datagram parts as a full snapshot needs.
+fn naive(config: &SpatialConfig, room_side: f32) -> SpatialConfig {
+    let aoi = room_side * 1.5; // more than the diagonal
+    SpatialConfig {
+        aoi_radius: aoi,
+        grid_cell_size: aoi / 8.0,
+        max_visible: 100_000,
         max_datagram_parts: 255,
         ..config.clone()
-    };
-    scenario(c, "10x50-naive", || {
-        Load::new(naive.clone(), 10, 50, Arc::clone(&small_hall), false)
-    });
+    }
+}
 
-    scenario(c, "200x50", || {
-        Load::new(config.clone(), 200, 50, Arc::clone(&small_hall), true)
-    });
-
+/// Every scenario: its name, Criterion's sample count and how to build its load.
+fn scenarios() -> Vec<(String, usize, Box<dyn Fn() -> Load>)> {
+    let config = SpatialConfig::default();
+    let small_hall = hall(40.0, 4.0, 100);
     let big_hall = hall(100.0, 3.0, 1_000);
-    scenario(c, "1x1000", || {
-        Load::new(config.clone(), 1, 1_000, Arc::clone(&big_hall), true)
-    });
+    let loads = [
+        ("10x50", 10, 50, &small_hall, naive(&config, 40.0), 20),
+        ("200x50", 200, 50, &small_hall, naive(&config, 40.0), 20),
+        ("1x1000", 1, 1_000, &big_hall, naive(&config, 100.0), 10),
+    ];
+    let mut all: Vec<(String, usize, Box<dyn Fn() -> Load>)> = Vec::new();
+    for (name, rooms, per_room, template, naive_config, naive_samples) in loads {
+        let (config, template_a, template_b) =
+            (config.clone(), Arc::clone(template), Arc::clone(template));
+        all.push((
+            name.to_string(),
+            20,
+            Box::new(move || {
+                Load::new(
+                    config.clone(),
+                    rooms,
+                    per_room,
+                    Arc::clone(&template_a),
+                    true,
+                )
+            }),
+        ));
+        all.push((
+            format!("{name}-naive"),
+            naive_samples,
+            Box::new(move || {
+                Load::new(
+                    naive_config.clone(),
+                    rooms,
+                    per_room,
+                    Arc::clone(&template_b),
+                    false,
+                )
+            }),
+        ));
+    }
+    all
+}
+
+fn ticks(c: &mut Criterion) {
+    for (name, samples, make) in scenarios() {
+        scenario(c, &name, samples, make);
+    }
 }
 
 criterion_group!(benches, ticks);
-criterion_main!(benches);
+
+fn main() {
+    match std::env::var("ATRIUM_SPATIAL_PROFILE_TICKS") {
+        Ok(ticks) => {
+            let ticks: u32 = ticks.parse().expect("a tick count");
+            let wanted: Vec<String> = std::env::args()
+                .skip(1)
+                .filter(|a| !a.starts_with('-'))
+                .collect();
+            for (name, _, make) in scenarios() {
+                if !wanted.iter().any(|w| *w == name) {
+                    continue;
+                }
+                let mut load = make();
+                let total: Duration = (0..ticks).map(|_| load.timed_tick()).sum();
+                eprintln!("{name}: {:?} per step over {ticks} ticks", total / ticks);
+            }
+        }
+        Err(_) => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}

@@ -46,5 +46,5 @@ pub use messages::{
     RoomSnapshot, SourceGain, SpatialInput, SpatialOutput, TickOutputs,
 };
 pub use pacer::TickPacer;
-pub use sim::{AvatarInfo, SimStats, Simulation, TickStep};
+pub use sim::{AvatarInfo, SimStats, Simulation, TickStep, WORKER_THREAD_NAME};
 pub use template::{RoomTemplate, TemplateCatalog, TemplateError};

@@ -483,7 +483,11 @@ impl Scenario {
                     })
                     .flatten()
                     .collect();
-                assert_eq!(actual, expected, "gains of {:?} at tick {now}", viewer.avatar);
+                assert_eq!(
+                    actual, expected,
+                    "gains of {:?} at tick {now}",
+                    viewer.avatar
+                );
                 self.checked_gains += 1;
 
                 // Snapshot.
@@ -527,7 +531,11 @@ impl Scenario {
                     config.max_datagram_parts,
                 );
                 let actual = actual.expect("a snapshot was due");
-                assert_eq!(actual, expected, "snapshot of {:?} at tick {now}", viewer.avatar);
+                assert_eq!(
+                    actual, expected,
+                    "snapshot of {:?} at tick {now}",
+                    viewer.avatar
+                );
                 self.checked_snapshots += 1;
                 if expected.baseline.is_none() {
                     self.full_snapshots += 1;

@@ -1,17 +1,23 @@
 //! Components: small pieces of state that systems read and write.
 //!
-//! A room is one entity (`Room`, `Occupants`, `RoomGrid`, `Stage`); an avatar is one entity
-//! (`Avatar` plus its pose, inputs and per-client output state).
+//! A room is one entity (`Room`, `Occupants`, `Roster`, `RoomGrid`, `Stage`, `RoomFrames`); an
+//! avatar is one entity (`Avatar` plus its pose, inputs and per-client output state).
+//!
+//! The per-tick work splits cleanly for parallel systems: room steps write only room
+//! components (reading avatars), client steps write only their own avatar's components
+//! (reading rooms).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bevy_ecs::component::Component;
 use bevy_ecs::entity::Entity;
 use glam::Vec3;
 
-use crate::audio::ZonePresence;
+use crate::audio::{GainBand, ZonePresence};
 use crate::grid::SpatialGrid;
 use crate::ids::{AvatarId, ClientId, RoomId, Tick};
+use crate::messages::{GainUpdate, RoomSnapshot};
 use crate::snapshot::{AvatarState, SnapshotHistory};
 use crate::template::RoomTemplate;
 
@@ -28,7 +34,8 @@ pub(crate) struct Room {
 /// Who is in a room and who sits where.
 #[derive(Component, Default)]
 pub(crate) struct Occupants {
-    /// Avatar entities with their clients, in join order.
+    /// Avatar entities with their clients, in join order — which is ascending avatar id, since
+    /// numbers are handed out in increasing order and never reused.
     pub members: Vec<(Entity, ClientId)>,
     /// Per template seat: the avatar sitting there.
     pub seats: Vec<Option<Entity>>,
@@ -50,9 +57,80 @@ pub(crate) struct Member {
     pub state: AvatarState,
 }
 
-/// The room's spatial hash grid: roster indices, with whether each member is on a stage.
+/// The room's spatial grid: roster indices, with whether each member broadcasts from a stage.
 #[derive(Component)]
-pub(crate) struct RoomGrid(pub SpatialGrid<(u32, bool)>);
+pub(crate) struct RoomGrid {
+    pub grid: SpatialGrid<(u32, bool)>,
+    /// Rebuild input, kept for its memory.
+    pub items: Vec<((u32, bool), Vec3)>,
+}
+
+impl RoomGrid {
+    pub fn new(cell_size: f32) -> Self {
+        Self {
+            grid: SpatialGrid::new(cell_size),
+            items: Vec::new(),
+        }
+    }
+}
+
+/// A room's snapshot material for this tick: every member's entry encoded once, as a full
+/// state and as a delta against each baseline tick some client of the room holds, so that each
+/// client's snapshot is assembled by copying bytes. Also the roster states of recent ticks,
+/// which are what those baselines contain.
+#[derive(Component, Default)]
+pub(crate) struct RoomFrames {
+    /// Roster states of the last `ack_window + 1` ticks, oldest first, each ordered by id.
+    pub past: VecDeque<(Tick, Vec<AvatarState>)>,
+    /// This tick's encoded entry bodies, back to back.
+    pub bytes: Vec<u8>,
+    /// Per roster member: its full-state entry body.
+    pub full: Vec<Span>,
+    /// Per baseline tick in use: per roster member, its delta entry body against that tick.
+    pub deltas: Vec<(Tick, Vec<Span>)>,
+    /// Emptied tables, kept for their memory.
+    pub spare: Vec<Vec<Span>>,
+}
+
+impl RoomFrames {
+    /// The delta table against `tick`, if one was prepared.
+    pub fn deltas_against(&self, tick: Tick) -> Option<&[Span]> {
+        self.deltas
+            .iter()
+            .find(|(t, _)| *t == tick)
+            .map(|(_, spans)| spans.as_slice())
+    }
+
+    /// An avatar's state at a past tick still held.
+    pub fn state_at(&self, tick: Tick, id: AvatarId) -> Option<&AvatarState> {
+        let (_, states) = self.past.iter().rev().find(|(t, _)| *t == tick)?;
+        let index = states.binary_search_by_key(&id, |s| s.id).ok()?;
+        states.get(index)
+    }
+
+    /// The bytes of a span.
+    pub fn body(&self, span: Span) -> &[u8] {
+        let start = span.start as usize;
+        &self.bytes[start..start + usize::from(span.len)]
+    }
+}
+
+/// Where an entry body lies in [`RoomFrames::bytes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub start: u32,
+    pub len: u16,
+}
+
+impl Span {
+    /// Unchanged against the baseline: nothing to send.
+    pub const UNCHANGED: Span = Span { start: 0, len: 0 };
+    /// Not in the room at the baseline tick (such an avatar is sent in full).
+    pub const ABSENT: Span = Span {
+        start: u32::MAX,
+        len: 0,
+    };
+}
 
 /// Roster indices of the members broadcasting from a stage (rebuilt every tick).
 #[derive(Component, Default)]
@@ -85,10 +163,6 @@ pub(crate) struct Velocity(pub Vec3);
 #[derive(Component, Clone, Copy, Default)]
 pub(crate) struct Seat(pub Option<u16>);
 
-/// Stage and private-zone presence, recomputed every tick.
-#[derive(Component, Clone, Copy, Default)]
-pub(crate) struct Zones(pub ZonePresence);
-
 /// Inputs received since the last tick, coalesced: the latest move and the latest teleport.
 #[derive(Component, Default)]
 pub(crate) struct PendingInput {
@@ -114,23 +188,31 @@ pub(crate) struct MoveClock {
 /// ascending avatar id, the order snapshots and gain lists need).
 #[derive(Component, Default)]
 pub(crate) struct Interest {
-    pub visible: Vec<Visible>,
-}
-
-/// One visible avatar, with the priority it was selected by.
-#[derive(Clone, Copy)]
-pub(crate) struct Visible {
-    /// Index in the room's roster.
-    pub member: u32,
-    /// Selection priority, lower first: rank (0 the viewer, 1 on a stage, 2 nearby) in the high
-    /// half, squared distance (a non-negative `f32`, whose bits order like its value) in the low.
-    pub priority: u64,
+    pub visible: Vec<u32>,
+    /// The avatar's own roster index.
+    pub me: Option<u32>,
 }
 
 /// The gains last sent to this avatar's client, by source, ascending.
 #[derive(Component, Default)]
 pub(crate) struct Hearing {
-    pub last_sent: Vec<(AvatarId, f32)>,
+    pub last_sent: Vec<SentGain>,
+}
+
+/// A gain as last sent, with the distances over which it still holds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SentGain {
+    pub source: AvatarId,
+    pub gain: f32,
+    pub band: GainBand,
+}
+
+/// What this tick produced for this avatar's client, collected into the outbox in avatar
+/// order once the parallel steps are done.
+#[derive(Component, Default)]
+pub(crate) struct Outgoing {
+    pub gains: Option<GainUpdate>,
+    pub snapshot: Option<RoomSnapshot>,
 }
 
 /// What this avatar's client acknowledged and was sent.

@@ -5,10 +5,12 @@
 //! the [`crate::SpatialDriver`] drives it at a fixed rate on its own thread.
 
 mod components;
+mod parallel;
 mod resources;
 mod schedule;
 mod systems;
 
+pub use parallel::WORKER_THREAD_NAME;
 pub use resources::SimStats;
 pub use schedule::TickStep;
 
@@ -50,6 +52,7 @@ impl Simulation {
     /// An empty simulation (no rooms) at tick 0.
     pub fn new(config: SpatialConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        parallel::start_pool();
         let mut world = World::new();
         world.insert_resource(Settings(config));
         world.insert_resource(SimTick(0));
@@ -76,7 +79,13 @@ impl Simulation {
             tick.0
         };
         self.schedule.run(&mut self.world);
-        let outbox = std::mem::take(&mut *self.world.resource_mut::<Outbox>());
+        let mut outbox = self.world.resource_mut::<Outbox>();
+        // The next tick will produce about as much: keep the room for it.
+        let room = outbox.outputs.len();
+        let outbox = Outbox {
+            outputs: std::mem::replace(&mut outbox.outputs, Vec::with_capacity(room)),
+            notices: std::mem::take(&mut outbox.notices),
+        };
         let directory = self.world.resource::<Directory>();
         metrics::gauge!(telemetry::ROOMS).set(directory.rooms.len() as f64);
         metrics::gauge!(telemetry::AVATARS).set(directory.clients.len() as f64);

@@ -55,7 +55,13 @@ pub(crate) fn tick_schedule() -> Schedule {
         grid::rebuild_grids.in_set(TickStep::Grid),
         interest::update_interest.in_set(TickStep::Interest),
         gains::update_gains.in_set(TickStep::Audio),
-        snapshots::build_snapshots.in_set(TickStep::Snapshots),
+        (
+            snapshots::prepare_frames,
+            snapshots::build_snapshots,
+            snapshots::collect_outputs,
+        )
+            .chain()
+            .in_set(TickStep::Snapshots),
     ));
     schedule
 }

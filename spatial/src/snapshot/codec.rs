@@ -1,18 +1,22 @@
-//! The snapshot byte layout (format version 1). `docs/spatial.md` is the normative description;
+//! The snapshot byte layout (format version 2). `docs/spatial.md` is the normative description;
 //! in short:
 //!
 //! ```text
-//! u8      header: bits 0–3 format version (1), bit 4 set when a baseline follows
+//! u8      header: bits 0–3 format version (2), bit 4 set when a baseline follows
 //! varint  tick
 //! varint  tick − baseline                       (only with bit 4; ≥ 1)
 //! u8      part index, u8 part count             (index < count, count ≥ 1)
 //! varint  removed count, then each removed id as a varint gap from the previous id (from 0)
 //! varint  change count, then per change:
-//!   varint  id gap from the previous change's id (from 0; ≥ 1, so ids strictly ascend)
-//!   u8      mask: 0x80 = full state; otherwise bit 0 x, 1 y, 2 z, 3 yaw, 4 flags changed
+//!   u8      head: bit 7 full state; bits 5–6 the id gap from the previous change's id (from 0)
+//!           when it is 1–3, else 0; bits 0–4 for a delta: x, y, z, yaw, flags changed
+//!   varint  id gap (≥ 1), only when bits 5–6 are 0
 //!   full:   varint x, varint y, varint z, u16 yaw (little endian), u8 flags
 //!   delta:  zigzag varint dx / dy / dz, zigzag varint dyaw, u8 flags — only those in the mask
 //! ```
+//!
+//! Ids strictly ascend (every gap is at least 1). Neighbours in a view usually have nearby ids,
+//! so most changes carry their id inside the head byte.
 //!
 //! Varints are unsigned LEB128 (7 bits per byte, low first, high bit = more). Zigzag maps
 //! 0, −1, 1, −2, … to 0, 1, 2, 3, … so small moves in either direction take one byte.
@@ -23,7 +27,7 @@ use super::{AvatarChange, AvatarDelta, AvatarState, SnapshotPart};
 use crate::ids::{AvatarId, Tick};
 
 /// The format version written in every header.
-pub const SNAPSHOT_FORMAT_VERSION: u8 = 1;
+pub const SNAPSHOT_FORMAT_VERSION: u8 = 2;
 
 const VERSION_MASK: u8 = 0x0f;
 const HAS_BASELINE: u8 = 0x10;
@@ -34,6 +38,11 @@ const DZ: u8 = 1 << 2;
 const DYAW: u8 = 1 << 3;
 const DFLAGS: u8 = 1 << 4;
 const DELTA_BITS: u8 = DX | DY | DZ | DYAW | DFLAGS;
+/// Where a change's head byte carries a small id gap.
+const GAP_SHIFT: u8 = 5;
+const GAP_BITS: u8 = 0b11 << GAP_SHIFT;
+/// The largest id gap the head byte carries itself.
+const MAX_INLINE_GAP: u32 = 3;
 
 /// Bytes that are not a valid snapshot part. Every malformed input maps to one of these; decoding
 /// never panics and never allocates more than the input's length justifies.
@@ -84,7 +93,48 @@ fn unzigzag(value: u64) -> i64 {
 
 /// Writes one change; `prev` is the previous change's id in this part (0 for the first).
 pub(crate) fn put_change(out: &mut Vec<u8>, prev: AvatarId, change: &AvatarChange) {
-    put_varint(out, u64::from(change.id().0.wrapping_sub(prev.0)));
+    let at = out.len();
+    put_change_body(out, change);
+    let gap = change.id().0.wrapping_sub(prev.0);
+    if gap <= MAX_INLINE_GAP {
+        out[at] |= (gap as u8) << GAP_SHIFT;
+    } else {
+        let mut varint = [0u8; 10];
+        let len = write_varint(&mut varint, u64::from(gap));
+        out.splice(at + 1..at + 1, varint[..len].iter().copied());
+    }
+}
+
+/// Writes one change from its id gap and its body (see [`put_change_body`]).
+#[inline]
+pub(crate) fn put_entry(out: &mut Vec<u8>, gap: u32, body: &[u8]) {
+    let Some((&head, fields)) = body.split_first() else {
+        return;
+    };
+    if gap <= MAX_INLINE_GAP {
+        out.push(head | ((gap as u8) << GAP_SHIFT));
+    } else {
+        out.push(head);
+        put_varint(out, u64::from(gap));
+    }
+    out.extend_from_slice(fields);
+}
+
+fn write_varint(buf: &mut [u8; 10], mut value: u64) -> usize {
+    let mut len = 0;
+    while value >= 0x80 {
+        buf[len] = (value as u8) | 0x80;
+        value >>= 7;
+        len += 1;
+    }
+    buf[len] = value as u8;
+    len + 1
+}
+
+/// Writes a change without its id: the head byte with its gap bits clear, then the fields. It
+/// does not depend on the snapshot it goes into, so the simulation writes it once per avatar and
+/// tick and copies it into every snapshot showing that avatar ([`put_entry`] adds the id).
+pub(crate) fn put_change_body(out: &mut Vec<u8>, change: &AvatarChange) {
     match change {
         AvatarChange::Full(s) => {
             out.push(FULL);
@@ -140,6 +190,11 @@ pub(crate) fn put_header(
     }
     out.push(part);
     out.push(parts);
+}
+
+/// The length [`put_header`] writes.
+pub(crate) fn header_len(tick: Tick, baseline: Option<Tick>) -> usize {
+    1 + varint_len(tick) + baseline.map_or(0, |b| varint_len(tick.saturating_sub(b))) + 2
 }
 
 /// Appends one whole message to `out`, from borrowed lists (no copies).
@@ -277,9 +332,18 @@ pub fn decode_part(bytes: &[u8]) -> Result<SnapshotPart, DecodeError> {
     let mut changes = Vec::with_capacity(change_count);
     let mut prev = 0;
     for _ in 0..change_count {
-        let id = r.next_id(prev)?;
+        let head = r.u8()?;
+        let inline_gap = u32::from((head & GAP_BITS) >> GAP_SHIFT);
+        let id = if inline_gap == 0 {
+            r.next_id(prev)?
+        } else {
+            AvatarId(
+                prev.checked_add(inline_gap)
+                    .ok_or(DecodeError::Malformed("avatar id overflow"))?,
+            )
+        };
         prev = id.0;
-        let mask = r.u8()?;
+        let mask = head & !GAP_BITS;
         if mask == FULL {
             let (x, y, z) = (r.varint_u32()?, r.varint_u32()?, r.varint_u32()?);
             let yaw = u16::from_le_bytes([r.u8()?, r.u8()?]);
@@ -392,12 +456,12 @@ mod tests {
         encode_part(&part, &mut bytes);
         #[rustfmt::skip]
         let expected = [
-            0x01,             // version 1, no baseline
+            0x02,             // version 2, no baseline
             0xac, 0x02,       // tick 300
             0x00, 0x01,       // part 0 of 1
             0x00,             // no removals
             0x01,             // one change
-            0x01, 0x80,       // id gap 1, full state
+            0xa0,             // full state (0x80), id gap 1 (bits 5–6)
             0x96, 0x01,       // x 150
             0x00,             // y 0
             0xc8, 0x01,       // z 200
@@ -417,21 +481,30 @@ mod tests {
         let mut trailing = good.clone();
         trailing.push(0);
         assert_eq!(decode_part(&trailing), Err(DecodeError::TrailingBytes));
-        assert_eq!(decode_part(&[0x02]), Err(DecodeError::Version(2)));
+        assert_eq!(decode_part(&[0x01]), Err(DecodeError::Version(1)));
+        assert_eq!(decode_part(&[0x03]), Err(DecodeError::Version(3)));
         // part 3 of 3
         assert!(matches!(
-            decode_part(&[0x01, 0x01, 0x03, 0x03, 0x00, 0x00]),
+            decode_part(&[0x02, 0x01, 0x03, 0x03, 0x00, 0x00]),
             Err(DecodeError::Malformed(_))
         ));
         // a count of a billion items in a six-byte input
         assert!(matches!(
-            decode_part(&[0x01, 0x01, 0x00, 0x01, 0x80, 0x94, 0xeb, 0xdc, 0x03]),
+            decode_part(&[0x02, 0x01, 0x00, 0x01, 0x80, 0x94, 0xeb, 0xdc, 0x03]),
             Err(DecodeError::Malformed(_))
         ));
+        // a delta head with no field bits; a full head with field bits; a zero varint gap
+        for change in [[0x20, 0x00], [0xa1, 0x00], [0x01, 0x00]] {
+            let bytes = [0x02, 0x01, 0x00, 0x01, 0x00, 0x01, change[0], change[1]];
+            assert!(
+                matches!(decode_part(&bytes), Err(DecodeError::Malformed(_))),
+                "{change:02x?}"
+            );
+        }
         // an 11-byte varint
         assert_eq!(
             decode_part(&[
-                0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f
+                0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f
             ]),
             Err(DecodeError::VarintOverflow)
         );
@@ -475,7 +548,7 @@ mod tests {
                     flags,
                 })
             });
-        (1u32..1000, prop_oneof![full, delta])
+        (prop_oneof![1u32..=3, 1u32..1000], prop_oneof![full, delta])
     }
 
     proptest! {

@@ -58,7 +58,8 @@ pub fn diff_into(
     }
 }
 
-fn field_delta(old: &AvatarState, new: &AvatarState) -> AvatarDelta {
+/// What changed from `old` to `new` (the same avatar).
+pub(crate) fn field_delta(old: &AvatarState, new: &AvatarState) -> AvatarDelta {
     let axis = |a: u32, b: u32| (a != b).then(|| (i64::from(b) - i64::from(a)) as i32);
     AvatarDelta {
         id: new.id,

@@ -6,9 +6,14 @@
 //! is forgotten, which makes the next snapshot a full one.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
-use super::{AvatarState, View};
-use crate::ids::Tick;
+use crate::ids::{AvatarId, Tick};
+
+/// Who a client saw at one tick: avatar ids, ascending. Their states at that tick are the
+/// room's (see `RoomFrames`), the same for every client, so a view is only its ids. Shared:
+/// while a client's view does not change, every tick's entry is the same allocation.
+pub(crate) type ViewIds = Arc<[AvatarId]>;
 
 /// The result of an acknowledgement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,15 +26,11 @@ pub(crate) enum AckOutcome {
     Unknown,
 }
 
-/// Emptied view buffers kept per client for reuse (views are rebuilt every tick).
-const SPARE_BUFFERS: usize = 4;
-
 #[derive(Debug, Default)]
 pub(crate) struct SnapshotHistory {
-    acked: Option<(Tick, View)>,
-    sent: VecDeque<(Tick, View)>,
+    acked: Option<(Tick, ViewIds)>,
+    sent: VecDeque<(Tick, ViewIds)>,
     last_sent: Option<Tick>,
-    spare: Vec<Vec<AvatarState>>,
 }
 
 impl SnapshotHistory {
@@ -40,31 +41,33 @@ impl SnapshotHistory {
         self.last_sent = None;
     }
 
-    /// An empty buffer for building the next view (recycled from dropped views when possible).
-    pub(crate) fn take_buffer(&mut self) -> Vec<AvatarState> {
-        self.spare.pop().unwrap_or_default()
+    /// The tick [`Self::baseline`] would return, without forgetting an expired one.
+    pub(crate) fn baseline_tick(&self, now: Tick, window: u64) -> Option<Tick> {
+        self.acked
+            .as_ref()
+            .map(|(tick, _)| *tick)
+            .filter(|tick| now.saturating_sub(*tick) <= window)
     }
 
-    /// Returns a view that will not be kept, so its memory serves the next one.
-    pub(crate) fn recycle(&mut self, view: View) {
-        if self.spare.len() < SPARE_BUFFERS {
-            let mut buffer = view.into_states();
-            buffer.clear();
-            self.spare.push(buffer);
-        }
-    }
-
-    /// The view to delta-code against at `now`, if the acknowledgement is recent enough.
-    pub(crate) fn baseline(&mut self, now: Tick, window: u64) -> Option<(Tick, &View)> {
+    /// The view to delta-code against at `now`, if the acknowledgement is recent enough (an
+    /// older one is forgotten: the next snapshot is full).
+    pub(crate) fn baseline(&mut self, now: Tick, window: u64) -> Option<(Tick, &ViewIds)> {
         if self
             .acked
             .as_ref()
             .is_some_and(|(tick, _)| now.saturating_sub(*tick) > window)
-            && let Some((_, old)) = self.acked.take()
         {
-            self.recycle(old);
+            self.acked = None;
         }
         self.acked.as_ref().map(|(tick, view)| (*tick, view))
+    }
+
+    /// The most recent view recorded (sent or acknowledged), to share when the next is equal.
+    pub(crate) fn latest(&self) -> Option<&ViewIds> {
+        self.sent
+            .back()
+            .or(self.acked.as_ref())
+            .map(|(_, view)| view)
     }
 
     /// Whether a snapshot is due: always when there is something to say or no baseline, and as
@@ -79,15 +82,13 @@ impl SnapshotHistory {
 
     /// Remembers a sent view (it may become the baseline) and prunes what the window no longer
     /// allows acknowledging.
-    pub(crate) fn record_sent(&mut self, now: Tick, view: View, window: u64) {
+    pub(crate) fn record_sent(&mut self, now: Tick, view: ViewIds, window: u64) {
         while self
             .sent
             .front()
             .is_some_and(|(tick, _)| now.saturating_sub(*tick) > window)
         {
-            if let Some((_, old)) = self.sent.pop_front() {
-                self.recycle(old);
-            }
+            self.sent.pop_front();
         }
         self.sent.push_back((now, view));
         self.last_sent = Some(now);
@@ -102,15 +103,8 @@ impl SnapshotHistory {
             return AckOutcome::Unknown;
         };
         // Everything before the acknowledged view leaves `sent`, and it becomes the baseline.
-        for _ in 0..index {
-            if let Some((_, old)) = self.sent.pop_front() {
-                self.recycle(old);
-            }
-        }
-        let acknowledged = self.sent.pop_front();
-        if let Some((_, old)) = std::mem::replace(&mut self.acked, acknowledged) {
-            self.recycle(old);
-        }
+        self.sent.drain(..index);
+        self.acked = self.sent.pop_front();
         AckOutcome::Accepted
     }
 
@@ -123,18 +117,9 @@ impl SnapshotHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::AvatarId;
-    use crate::snapshot::AvatarState;
 
-    fn view(x: u32) -> View {
-        View::from_states(vec![AvatarState {
-            id: AvatarId(1),
-            x,
-            y: 0,
-            z: 0,
-            yaw: 0,
-            flags: 0,
-        }])
+    fn view(id: u32) -> ViewIds {
+        Arc::from(vec![AvatarId(id)])
     }
 
     #[test]
@@ -149,6 +134,8 @@ mod tests {
             h.baseline(4, 10).map(|(t, v)| (t, v.clone())),
             Some((2, view(2)))
         );
+        assert_eq!(h.baseline_tick(4, 10), Some(2));
+        assert_eq!(h.latest(), Some(&view(3)));
         assert_eq!(h.held(), 1, "views at or before the ack are dropped");
         assert_eq!(h.acknowledge(1), AckOutcome::Stale);
         assert_eq!(h.acknowledge(2), AckOutcome::Stale);
@@ -166,6 +153,7 @@ mod tests {
         // acks for 2..6 were lost: still coded against tick 1
         assert_eq!(h.baseline(6, 5).map(|(t, _)| t), Some(1));
         // past the window the baseline is forgotten: the next snapshot is full
+        assert_eq!(h.baseline_tick(7, 5), None);
         assert!(h.baseline(7, 5).is_none());
         // history stays bounded by the window
         for tick in 7..100 {

@@ -73,11 +73,6 @@ impl View {
         Self { states }
     }
 
-    /// The states' buffer, for reuse.
-    pub(crate) fn into_states(self) -> Vec<AvatarState> {
-        self.states
-    }
-
     /// The states, ordered by id.
     pub fn states(&self) -> &[AvatarState] {
         &self.states

@@ -3,159 +3,227 @@
 //! Candidates are the listener's interest set (so the AOI radius should cover the audible
 //! range). A gain is compared with the value last *sent*, not last computed, so slow drifts
 //! still go out once they add up. A source that falls silent or out of view is sent once as 0.
+//!
+//! Each gain sent carries the band of distances over which it still holds ([`GainBand`]): while
+//! a pair stays inside it the `PannerNode` formula is not evaluated again — its answer would be
+//! "keep the value sent". Sources with a sound cone are evaluated every tick.
 
-use bevy_ecs::system::{Local, Query, Res, ResMut};
+use bevy_ecs::system::{Local, Query, Res};
+use bevy_ecs::utils::Parallel;
 
-use crate::audio::source_gain;
+use crate::audio::{GainBand, Hearing as Rule, PannerParams, hearing, source_gain};
 use crate::ids::AvatarId;
-use crate::messages::{GainUpdate, SourceGain, SpatialOutput};
-use crate::sim::components::{Avatar, Hearing, Interest, Position, Roster, Zones};
-use crate::sim::resources::{Outbox, Settings, SimStats, SimTick};
-use crate::telemetry;
+use crate::messages::{GainUpdate, SourceGain};
+use crate::sim::components::{Avatar, Hearing, Interest, Member, Outgoing, Roster, SentGain};
+use crate::sim::parallel::batching;
+use crate::sim::resources::{Settings, SimTick};
+
+/// The per-tick constants of one room's audio.
+struct Rules<'a> {
+    params: &'a PannerParams,
+    range: f32,
+    threshold: f32,
+    floor: f32,
+}
+
+impl Rules<'_> {
+    fn sent(&self, source: AvatarId, gain: f32) -> SentGain {
+        SentGain {
+            source,
+            gain,
+            band: GainBand::around(self.params, gain, self.threshold, self.floor),
+        }
+    }
+}
+
+/// What the rules say about one pair this tick.
+enum Now {
+    /// Silent (or out of range, or below the audible floor).
+    Silent,
+    /// Audible at this gain.
+    Audible(f32),
+    /// Inside the band of the value last sent: that value stands.
+    Holds,
+}
+
+/// The rules for one pair: zones first, then range, then (unless the last value sent still
+/// holds) the `PannerNode` formula.
+fn evaluate(rules: &Rules, listener: &Member, source: &Member, last: Option<&SentGain>) -> Now {
+    let zones = listener.zones;
+    match hearing(zones, source.zones) {
+        Rule::Silent => Now::Silent,
+        Rule::Broadcast => Now::Audible(1.0),
+        Rule::Spatial => {
+            // The same range test `source_gain` starts with, so the band is only consulted
+            // where the formula would be.
+            if listener.position.distance_squared(source.position) > rules.range * rules.range {
+                return Now::Silent;
+            }
+            if let Some(last) = last {
+                let d_sq =
+                    (source.position.as_dvec3() - listener.position.as_dvec3()).length_squared();
+                if last.band.contains(d_sq) {
+                    return Now::Holds;
+                }
+            }
+            let gain = source_gain(
+                rules.params,
+                rules.range,
+                listener.position,
+                zones,
+                source.position,
+                source.yaw,
+                source.zones,
+            );
+            if gain >= rules.floor {
+                Now::Audible(gain)
+            } else {
+                Now::Silent
+            }
+        }
+    }
+}
 
 pub(crate) fn update_gains(
     tick: Res<SimTick>,
     settings: Res<Settings>,
-    mut outbox: ResMut<Outbox>,
-    mut stats: ResMut<SimStats>,
-    mut scratch: Local<Scratch>,
+    scratch: Local<Parallel<Vec<SentGain>>>,
     rooms: Query<&Roster>,
-    mut listeners: Query<(&Avatar, &Position, &Zones, &Interest, &mut Hearing)>,
+    mut listeners: Query<(&Avatar, &Interest, &mut Hearing, &mut Outgoing)>,
 ) {
+    let now = tick.0;
     let threshold = settings.0.gain_threshold;
     let floor = settings.0.min_audible_gain;
-    let Scratch { current, next } = &mut *scratch;
-    let mut updates = 0u64;
-    for (listener, position, zones, interest, mut hearing) in &mut listeners {
-        current.clear();
-        let template = &listener.template;
-        if let Ok(roster) = rooms.get(listener.room) {
-            // Interest is in roster order, so `current` comes out sorted by avatar id.
-            for visible in &interest.visible {
-                let Some(source) = roster.0.get(visible.member as usize) else {
-                    continue;
-                };
-                if source.state.id == listener.id {
-                    continue;
-                }
-                let gain = source_gain(
-                    &template.audio,
-                    template.audible_range,
-                    position.0,
-                    zones.0,
-                    source.position,
-                    source.yaw,
-                    source.zones,
-                );
-                if gain >= floor {
-                    current.push((source.state.id, gain));
-                }
-            }
-        }
-
-        let changes = merge_changes(&mut hearing.last_sent, current, threshold, next);
-        if !changes.is_empty() {
-            updates += 1;
-            outbox.send(
-                listener.client,
-                SpatialOutput::Gains(GainUpdate {
-                    room: listener.room_id,
-                    tick: tick.0,
-                    gains: changes,
-                }),
+    listeners
+        .par_iter_mut()
+        .batching_strategy(batching())
+        .for_each(|(avatar, interest, mut hearing, mut outgoing)| {
+            let mut next = scratch.borrow_local_mut();
+            let template = &avatar.template;
+            let rules = Rules {
+                params: &template.audio,
+                range: template.audible_range,
+                threshold,
+                floor,
+            };
+            let roster = rooms
+                .get(avatar.room)
+                .map(|r| r.0.as_slice())
+                .unwrap_or(&[]);
+            let listener = interest.me.and_then(|me| roster.get(me as usize));
+            // Interest is in roster order, so sources come in ascending id, like `last_sent`.
+            let sources = interest
+                .visible
+                .iter()
+                .filter(|&&index| Some(index) != interest.me)
+                .filter_map(|&index| roster.get(index as usize))
+                .filter(|_| listener.is_some())
+                .map(|source| (source.state.id, source));
+            let changes = merge(
+                &hearing.last_sent,
+                sources,
+                &rules,
+                |source, last| match listener {
+                    Some(listener) => evaluate(&rules, listener, source, last),
+                    None => Now::Silent,
+                },
+                &mut next,
             );
-        }
-    }
-    stats.gain_updates += updates;
-    if updates > 0 {
-        metrics::counter!(telemetry::GAIN_UPDATES).increment(updates);
-    }
+            std::mem::swap(&mut hearing.last_sent, &mut *next);
+            outgoing.gains = (!changes.is_empty()).then(|| GainUpdate {
+                room: avatar.room_id,
+                tick: now,
+                gains: changes,
+            });
+        });
 }
 
-/// Buffers reused across listeners and ticks.
-#[derive(Default)]
-pub(crate) struct Scratch {
-    current: Vec<(AvatarId, f32)>,
-    next: Vec<(AvatarId, f32)>,
-}
-
-/// Compares the audible gains now (`current`, ascending ids) with those last sent, returns
-/// what must be sent and updates `last_sent` to match what the client will then hold. `next`
-/// is scratch space (its old contents are discarded).
-fn merge_changes(
-    last_sent: &mut Vec<(AvatarId, f32)>,
-    current: &[(AvatarId, f32)],
-    threshold: f32,
-    next: &mut Vec<(AvatarId, f32)>,
+/// Walks the sources heard now (ascending id, with what [`evaluate`] says of each) against the
+/// gains last sent (ascending), fills `next` with what the client will hold after the returned
+/// changes, and returns those changes: new sources, gains that moved past the threshold, and a
+/// 0 for each source no longer heard.
+fn merge<T>(
+    last_sent: &[SentGain],
+    sources: impl Iterator<Item = (AvatarId, T)>,
+    rules: &Rules,
+    mut judge: impl FnMut(T, Option<&SentGain>) -> Now,
+    next: &mut Vec<SentGain>,
 ) -> Vec<SourceGain> {
     let mut changes = Vec::new();
     next.clear();
-    let (mut i, mut j) = (0, 0);
-    while i < last_sent.len() || j < current.len() {
-        match (last_sent.get(i), current.get(j)) {
-            (Some(&(old_id, old)), Some(&(new_id, new))) if old_id == new_id => {
-                if (new - old).abs() > threshold {
-                    changes.push(SourceGain {
-                        avatar: new_id,
-                        gain: new,
-                    });
-                    next.push((new_id, new));
-                } else {
-                    next.push((old_id, old));
-                }
-                i += 1;
-                j += 1;
+    let mut k = 0;
+    for (id, source) in sources {
+        while let Some(gone) = last_sent.get(k).filter(|g| g.source < id) {
+            changes.push(SourceGain {
+                avatar: gone.source,
+                gain: 0.0,
+            });
+            k += 1;
+        }
+        let last = last_sent.get(k).filter(|g| g.source == id);
+        if last.is_some() {
+            k += 1;
+        }
+        match (judge(source, last), last) {
+            (Now::Holds, Some(last)) => next.push(*last),
+            (Now::Audible(gain), Some(last)) if (gain - last.gain).abs() <= rules.threshold => {
+                next.push(*last)
             }
-            (Some(&(old_id, _)), Some(&(new_id, _))) if old_id < new_id => {
-                changes.push(SourceGain {
-                    avatar: old_id,
-                    gain: 0.0,
-                });
-                i += 1;
+            (Now::Audible(gain), _) => {
+                changes.push(SourceGain { avatar: id, gain });
+                next.push(rules.sent(id, gain));
             }
-            (Some(&(old_id, _)), None) => {
-                changes.push(SourceGain {
-                    avatar: old_id,
-                    gain: 0.0,
-                });
-                i += 1;
-            }
-            (_, Some(&(new_id, new))) => {
-                changes.push(SourceGain {
-                    avatar: new_id,
-                    gain: new,
-                });
-                next.push((new_id, new));
-                j += 1;
-            }
-            (None, None) => break,
+            (Now::Silent, Some(last)) => changes.push(SourceGain {
+                avatar: last.source,
+                gain: 0.0,
+            }),
+            (Now::Silent | Now::Holds, None) => {}
         }
     }
-    std::mem::swap(last_sent, next);
+    for gone in &last_sent[k..] {
+        changes.push(SourceGain {
+            avatar: gone.source,
+            gain: 0.0,
+        });
+    }
     changes
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audio::ZonePresence;
 
-    fn merge(sent: &mut Vec<(AvatarId, f32)>, list: &[(u32, f32)]) -> Vec<SourceGain> {
-        let current: Vec<(AvatarId, f32)> = list.iter().map(|&(id, g)| (AvatarId(id), g)).collect();
-        let mut scratch = vec![(AvatarId(99), 9.0)]; // stale scratch contents must not leak
-        merge_changes(sent, &current, 0.05, &mut scratch)
+    fn merge_list(sent: &mut Vec<SentGain>, list: &[(u32, f32)]) -> Vec<SourceGain> {
+        let params = PannerParams::default();
+        let rules = Rules {
+            params: &params,
+            range: 100.0,
+            threshold: 0.05,
+            floor: 0.001,
+        };
+        let mut next = vec![rules.sent(AvatarId(99), 9.0)]; // stale scratch must not leak
+        let sources = list.iter().map(|&(id, g)| (AvatarId(id), g));
+        let changes = merge(sent, sources, &rules, |g, _| Now::Audible(g), &mut next);
+        std::mem::swap(sent, &mut next);
+        changes
+    }
+
+    fn gains(sent: &[SentGain]) -> Vec<(u32, f32)> {
+        sent.iter().map(|g| (g.source.0, g.gain)).collect()
     }
 
     #[test]
     fn only_changes_beyond_the_threshold_are_sent() {
         let mut sent = Vec::new();
-        let first = merge(&mut sent, &[(1, 0.5), (2, 0.25)]);
+        let first = merge_list(&mut sent, &[(1, 0.5), (2, 0.25)]);
         assert_eq!(first.len(), 2, "everything is new");
         // 1 drifts by 0.03 (kept), 2 by 0.1 (sent), 3 appears
-        let second = merge(&mut sent, &[(1, 0.53), (2, 0.35), (3, 1.0)]);
+        let second = merge_list(&mut sent, &[(1, 0.53), (2, 0.35), (3, 1.0)]);
         let ids: Vec<u32> = second.iter().map(|g| g.avatar.0).collect();
         assert_eq!(ids, [2, 3]);
         // 1 keeps drifting: measured against 0.5 (last sent), 0.56 now crosses the threshold
-        let third = merge(&mut sent, &[(1, 0.56), (2, 0.35), (3, 1.0)]);
+        let third = merge_list(&mut sent, &[(1, 0.56), (2, 0.35), (3, 1.0)]);
         assert_eq!(
             third,
             [SourceGain {
@@ -164,7 +232,7 @@ mod tests {
             }]
         );
         // 2 goes silent: sent once as 0, then nothing
-        let fourth = merge(&mut sent, &[(1, 0.56), (3, 1.0)]);
+        let fourth = merge_list(&mut sent, &[(1, 0.56), (3, 1.0)]);
         assert_eq!(
             fourth,
             [SourceGain {
@@ -172,6 +240,39 @@ mod tests {
                 gain: 0.0
             }]
         );
-        assert!(merge(&mut sent, &[(1, 0.56), (3, 1.0)]).is_empty());
+        assert!(merge_list(&mut sent, &[(1, 0.56), (3, 1.0)]).is_empty());
+        assert_eq!(gains(&sent), [(1, 0.56), (3, 1.0)]);
+    }
+
+    #[test]
+    fn a_gain_inside_its_band_is_not_evaluated() {
+        let params = PannerParams::default(); // 1/d
+        let rules = Rules {
+            params: &params,
+            range: 100.0,
+            threshold: 0.02,
+            floor: 0.001,
+        };
+        let at = |x: f32| Member {
+            position: glam::Vec3::new(x, 0.0, 0.0),
+            yaw: 0.0,
+            zones: ZonePresence::default(),
+            state: crate::snapshot::AvatarState::default(),
+        };
+        let (listener, source) = (at(0.0), at(4.0));
+        let Now::Audible(gain) = evaluate(&rules, &listener, &source, None) else {
+            panic!("4 m away is audible")
+        };
+        assert!((gain - 0.25).abs() < 1e-6);
+        let last = rules.sent(AvatarId(1), gain);
+        assert!(matches!(
+            evaluate(&rules, &listener, &at(4.2), Some(&last)),
+            Now::Holds
+        ));
+        // 1/3.5 = 0.286: outside the band, evaluated (and the caller sends it)
+        assert!(matches!(
+            evaluate(&rules, &listener, &at(3.5), Some(&last)),
+            Now::Audible(g) if (g - 1.0 / 3.5).abs() < 1e-6
+        ));
     }
 }

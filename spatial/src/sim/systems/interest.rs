@@ -2,68 +2,96 @@
 //!
 //! A client sees itself, everyone on a stage, and everyone within the area-of-interest radius,
 //! at most `max_visible` avatars in that priority order (nearest first among the rest). The
-//! result is kept in roster order (ascending avatar id) for the audio and snapshot steps.
+//! result is kept in roster order (ascending avatar id) for the audio and snapshot steps: the
+//! selected roster indices are marked in a bit set and read back in order, so no sort is needed.
 
-use bevy_ecs::system::{Query, Res};
+use bevy_ecs::system::{Local, Query, Res};
+use bevy_ecs::utils::Parallel;
 
-use crate::sim::components::{Avatar, Interest, Position, RoomGrid, Roster, Stage, Visible};
+use crate::sim::components::{Avatar, Interest, Position, RoomGrid, Roster, Stage};
+use crate::sim::parallel::batching;
 use crate::sim::resources::Settings;
 
 const RANK_SELF: u64 = 0;
 const RANK_STAGE: u64 = 1;
 const RANK_NEAR: u64 = 2;
 
+/// Selection priority, lower first: rank (0 the viewer, 1 on a stage, 2 nearby) in the high
+/// half, squared distance (a non-negative `f32`, whose bits order like its value) in the low.
 fn priority(rank: u64, distance_sq: f32) -> u64 {
     (rank << 32) | u64::from(distance_sq.max(0.0).to_bits())
 }
 
+/// Per-thread scratch space.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Candidates as (priority, roster index).
+    candidates: Vec<(u64, u32)>,
+    /// One bit per roster member.
+    marks: Vec<u64>,
+}
+
 pub(crate) fn update_interest(
     settings: Res<Settings>,
+    scratch: Local<Parallel<Scratch>>,
     rooms: Query<(&RoomGrid, &Stage, &Roster)>,
     mut viewers: Query<(&Avatar, &Position, &mut Interest)>,
 ) {
     let radius = settings.0.aoi_radius;
     let max_visible = settings.0.max_visible;
-    for (avatar, position, mut interest) in &mut viewers {
-        let visible = &mut interest.visible;
-        visible.clear();
-        let Ok((grid, stage, roster)) = rooms.get(avatar.room) else {
-            continue;
-        };
-        let me = roster
-            .0
-            .binary_search_by_key(&avatar.id, |m| m.state.id)
-            .ok()
-            .map(|i| i as u32);
-        if let Some(me) = me {
-            visible.push(Visible {
-                member: me,
-                priority: priority(RANK_SELF, 0.0),
-            });
-        }
-        for &member in &stage.0 {
-            if Some(member) != me {
-                let at = roster.0[member as usize].position;
-                visible.push(Visible {
-                    member,
-                    priority: priority(RANK_STAGE, at.distance_squared(position.0)),
-                });
+    viewers
+        .par_iter_mut()
+        .batching_strategy(batching())
+        .for_each(|(avatar, position, mut interest)| {
+            let Interest { visible, me } = &mut *interest;
+            visible.clear();
+            *me = None;
+            let Ok((grid, stage, roster)) = rooms.get(avatar.room) else {
+                return;
+            };
+            let roster = &roster.0;
+            *me = roster
+                .binary_search_by_key(&avatar.id, |m| m.state.id)
+                .ok()
+                .map(|i| i as u32);
+            let mut scratch = scratch.borrow_local_mut();
+            let Scratch { candidates, marks } = &mut *scratch;
+            candidates.clear();
+            if let Some(me) = *me {
+                candidates.push((priority(RANK_SELF, 0.0), me));
             }
-        }
-        // Stage members are already in; the grid adds everyone else nearby.
-        grid.0
-            .for_each_within(position.0, radius, |(member, on_stage), _, distance_sq| {
-                if Some(member) != me && !on_stage {
-                    visible.push(Visible {
+            for &member in &stage.0 {
+                if Some(member) != *me {
+                    let at = roster[member as usize].position;
+                    candidates.push((
+                        priority(RANK_STAGE, at.distance_squared(position.0)),
                         member,
-                        priority: priority(RANK_NEAR, distance_sq),
-                    });
+                    ));
                 }
-            });
-        if visible.len() > max_visible {
-            visible.select_nth_unstable_by_key(max_visible - 1, |v| v.priority);
-            visible.truncate(max_visible);
-        }
-        visible.sort_unstable_by_key(|v| v.member);
-    }
+            }
+            // Stage members are already in; the grid adds everyone else nearby.
+            grid.grid
+                .for_each_within(position.0, radius, |(member, on_stage), distance_sq| {
+                    if Some(member) != *me && !on_stage {
+                        candidates.push((priority(RANK_NEAR, distance_sq), member));
+                    }
+                });
+            if candidates.len() > max_visible {
+                candidates.select_nth_unstable_by_key(max_visible - 1, |c| c.0);
+                candidates.truncate(max_visible);
+            }
+            marks.clear();
+            marks.resize(roster.len().div_ceil(64), 0);
+            for &(_, member) in candidates.iter() {
+                marks[member as usize / 64] |= 1 << (member % 64);
+            }
+            for (word_index, &word) in marks.iter().enumerate() {
+                let mut bits = word;
+                while bits != 0 {
+                    let bit = bits.trailing_zeros();
+                    visible.push(word_index as u32 * 64 + bit);
+                    bits &= bits - 1;
+                }
+            }
+        });
 }

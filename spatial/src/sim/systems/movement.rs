@@ -4,6 +4,7 @@
 use bevy_ecs::system::{Query, Res};
 
 use crate::sim::components::{Avatar, Position, Seat, Velocity};
+use crate::sim::parallel::batching;
 use crate::sim::resources::Settings;
 
 pub(crate) fn integrate(
@@ -11,10 +12,12 @@ pub(crate) fn integrate(
     mut avatars: Query<(&Avatar, &mut Position, &Velocity, &Seat)>,
 ) {
     let dt = settings.0.tick_seconds();
-    for (avatar, mut position, velocity, seat) in &mut avatars {
-        if seat.0.is_some() || velocity.0 == glam::Vec3::ZERO {
-            continue;
-        }
-        position.0 = avatar.template.bounds.clamp(position.0 + velocity.0 * dt);
-    }
+    avatars
+        .par_iter_mut()
+        .batching_strategy(batching())
+        .for_each(|(avatar, mut position, velocity, seat)| {
+            if seat.0.is_none() && velocity.0 != glam::Vec3::ZERO {
+                position.0 = avatar.template.bounds.clamp(position.0 + velocity.0 * dt);
+            }
+        });
 }

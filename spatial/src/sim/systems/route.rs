@@ -11,15 +11,14 @@ use bevy_ecs::entity::Entity;
 use bevy_ecs::world::World;
 use glam::Vec3;
 
-use crate::grid::SpatialGrid;
 use crate::ids::{AvatarId, ClientId, RoomId};
 use crate::input::AvatarInput;
 use crate::messages::{
     JoinRefusal, JoinedRoom, RoomEvent, RoomNotice, SpatialInput, SpatialOutput,
 };
 use crate::sim::components::{
-    Avatar, Hearing, Interest, MoveClock, Occupants, PendingInput, Position, RequestedMove, Room,
-    RoomGrid, Roster, Seat, SnapshotState, Stage, Velocity, Yaw, Zones,
+    Avatar, Hearing, Interest, MoveClock, Occupants, Outgoing, PendingInput, Position,
+    RequestedMove, Room, RoomFrames, RoomGrid, Roster, Seat, SnapshotState, Stage, Velocity, Yaw,
 };
 use crate::sim::resources::{Directory, Inbox, Outbox, Settings, SimStats, SimTick};
 use crate::snapshot::history::AckOutcome;
@@ -83,9 +82,10 @@ fn create_room(world: &mut World, room: RoomId, template: Arc<RoomTemplate>) {
                 members: Vec::new(),
                 seats,
             },
-            RoomGrid(SpatialGrid::new(cell)),
+            RoomGrid::new(cell),
             Stage::default(),
             Roster::default(),
+            RoomFrames::default(),
         ))
         .id();
     world.resource_mut::<Directory>().rooms.insert(room, entity);
@@ -196,12 +196,12 @@ fn join(world: &mut World, client: ClientId, room: RoomId) {
                 Velocity::default(),
                 Seat(seat),
             ),
-            Zones(template.zone_presence(position)),
             PendingInput::default(),
             MoveClock { last_move: tick },
             Interest::default(),
             Hearing::default(),
             SnapshotState::default(),
+            Outgoing::default(),
         ))
         .id();
     world

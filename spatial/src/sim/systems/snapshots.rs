@@ -1,89 +1,378 @@
-//! Per client: collect what it sees, delta-code against what it acknowledged, encode, split.
+//! Snapshots: what each client sees, delta-coded against what it acknowledged, encoded, split.
 //!
-//! This runs for every client every tick, so it reuses its buffers: the view vectors cycle
-//! through each client's snapshot history, the diff lists live in the system's `Local`.
+//! Most of the work is shared. Per room, [`prepare_frames`] encodes every member's entry once:
+//! its full state, and its delta against each baseline tick some client of the room holds (the
+//! state an avatar had at a tick is the same in every client's view of that tick). Per client,
+//! [`build_snapshots`] then only walks its baseline view against its current view — both lists
+//! of ids — and copies the prepared bytes. A view is kept as its ids only, shared between ticks
+//! while it does not change. A snapshot too big for one datagram is re-derived and split by the
+//! general encoder ([`encode_snapshot`]), which produces the same bytes for what fits.
+//!
+//! [`collect_outputs`] then moves each client's gains and snapshot into the outbox, in avatar
+//! order, and counts them.
+
+use std::sync::Arc;
 
 use bevy_ecs::system::{Local, Query, Res, ResMut};
+use bevy_ecs::utils::Parallel;
 
-use crate::ids::AvatarId;
+use crate::config::SpatialConfig;
+use crate::ids::{AvatarId, Tick};
 use crate::messages::{RoomSnapshot, SpatialOutput};
-use crate::sim::components::{Avatar, Interest, Roster, SnapshotState};
+use crate::sim::components::{
+    Avatar, Interest, Member, Occupants, Outgoing, RoomFrames, Roster, SnapshotState, Span,
+};
+use crate::sim::parallel::batching;
 use crate::sim::resources::{Outbox, Settings, SimStats, SimTick};
-use crate::snapshot::{AvatarChange, Delivery, View, diff_into, encode_snapshot};
+use crate::snapshot::codec::{
+    header_len, put_change_body, put_entry, put_header, put_varint, varint_len,
+};
+use crate::snapshot::delta::field_delta;
+use crate::snapshot::history::ViewIds;
+use crate::snapshot::{AvatarChange, Delivery, EncodedSnapshot, View, diff, encode_snapshot};
 use crate::telemetry;
 
-#[derive(Default)]
-pub(crate) struct Scratch {
-    removed: Vec<AvatarId>,
-    changes: Vec<AvatarChange>,
+/// Per room: recent roster states, and this tick's entry bodies (full, and delta against every
+/// baseline in use).
+pub(crate) fn prepare_frames(
+    tick: Res<SimTick>,
+    settings: Res<Settings>,
+    mut rooms: Query<(&Occupants, &Roster, &mut RoomFrames)>,
+    viewers: Query<&SnapshotState>,
+) {
+    let now = tick.0;
+    let window = settings.0.ack_window;
+    rooms.par_iter_mut().batching_strategy(batching()).for_each(
+        |(occupants, roster, mut frames)| {
+            let frames = &mut *frames;
+            let roster = &roster.0;
+
+            // The states of this tick join the past; those no baseline can refer to leave it.
+            let mut states = Vec::new();
+            while frames
+                .past
+                .front()
+                .is_some_and(|(t, _)| now.saturating_sub(*t) > window)
+            {
+                if let Some((_, old)) = frames.past.pop_front() {
+                    states = old;
+                }
+            }
+            states.clear();
+            states.extend(roster.iter().map(|m| m.state));
+            frames.past.push_back((now, states));
+
+            frames.bytes.clear();
+            frames.full.clear();
+            for member in roster {
+                let start = frames.bytes.len();
+                put_change_body(&mut frames.bytes, &AvatarChange::Full(member.state));
+                frames.full.push(span(start, frames.bytes.len()));
+            }
+
+            // The baselines the room's clients will be coded against this tick.
+            let mut tables = std::mem::take(&mut frames.deltas);
+            for (_, mut table) in tables.drain(..) {
+                table.clear();
+                frames.spare.push(table);
+            }
+            frames.deltas = tables;
+            for (entity, _) in &occupants.members {
+                let Some(baseline) = viewers
+                    .get(*entity)
+                    .ok()
+                    .and_then(|s| s.history.baseline_tick(now, window))
+                else {
+                    continue;
+                };
+                if frames.deltas.iter().any(|(t, _)| *t == baseline) {
+                    continue;
+                }
+                let mut table = frames.spare.pop().unwrap_or_default();
+                delta_table(frames, roster, baseline, &mut table);
+                frames.deltas.push((baseline, table));
+            }
+        },
+    );
 }
 
+fn span(start: usize, end: usize) -> Span {
+    // Entry bodies are at most 17 bytes, and a room's bytes stay far below 4 GiB.
+    Span {
+        start: start as u32,
+        len: (end - start) as u16,
+    }
+}
+
+/// Per roster member, its delta body against its state at `baseline`.
+fn delta_table(frames: &mut RoomFrames, roster: &[Member], baseline: Tick, table: &mut Vec<Span>) {
+    table.clear();
+    let RoomFrames { past, bytes, .. } = frames;
+    let old: &[_] = past
+        .iter()
+        .find(|(t, _)| *t == baseline)
+        .map(|(_, states)| states.as_slice())
+        .unwrap_or(&[]);
+    let mut k = 0;
+    for member in roster {
+        let now = &member.state;
+        while old.get(k).is_some_and(|s| s.id < now.id) {
+            k += 1;
+        }
+        let entry = match old.get(k).filter(|s| s.id == now.id) {
+            None => Span::ABSENT,
+            Some(before) if before == now => Span::UNCHANGED,
+            Some(before) => {
+                let start = bytes.len();
+                put_change_body(bytes, &AvatarChange::Delta(field_delta(before, now)));
+                span(start, bytes.len())
+            }
+        };
+        table.push(entry);
+    }
+}
+
+/// Per-thread scratch space: the removed list and the changes, encoded.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    removed: Vec<u8>,
+    changes: Vec<u8>,
+}
+
+/// Per client: its snapshot, when one is due.
 pub(crate) fn build_snapshots(
     tick: Res<SimTick>,
     settings: Res<Settings>,
-    mut outbox: ResMut<Outbox>,
-    mut stats: ResMut<SimStats>,
-    mut scratch: Local<Scratch>,
-    rooms: Query<&Roster>,
-    mut viewers: Query<(&Avatar, &Interest, &mut SnapshotState)>,
+    scratch: Local<Parallel<Scratch>>,
+    rooms: Query<(&Roster, &RoomFrames)>,
+    mut viewers: Query<(&Avatar, &Interest, &mut SnapshotState, &mut Outgoing)>,
 ) {
     let config = &settings.0;
     let now = tick.0;
-    let (mut full, mut delta, mut stream, mut bytes) = (0u64, 0u64, 0u64, 0u64);
-    let Scratch { removed, changes } = &mut *scratch;
-    for (viewer, interest, mut state) in &mut viewers {
-        let Ok(roster) = rooms.get(viewer.room) else {
-            continue;
-        };
-        let history = &mut state.history;
-        let mut states = history.take_buffer();
-        // Interest holds each member once, in roster (= avatar id) order: a valid view as is.
-        states.extend(
-            interest
-                .visible
-                .iter()
-                .filter_map(|visible| roster.0.get(visible.member as usize))
-                .map(|member| member.state),
-        );
-        let view = View::from_sorted_unique(states);
+    viewers
+        .par_iter_mut()
+        .batching_strategy(batching())
+        .for_each(|(viewer, interest, mut state, mut outgoing)| {
+            outgoing.snapshot = None;
+            let Ok((roster, frames)) = rooms.get(viewer.room) else {
+                return;
+            };
+            let roster = &roster.0;
+            let history = &mut state.history;
+            let visible = &interest.visible;
+            let ids: ViewIds = match history.latest() {
+                Some(previous) if same_view(previous, visible, roster) => Arc::clone(previous),
+                _ => visible
+                    .iter()
+                    .map(|&i| roster[i as usize].state.id)
+                    .collect(),
+            };
+            let baseline = history
+                .baseline(now, config.ack_window)
+                .map(|(tick, view)| (tick, Arc::clone(view)));
+            let baseline = baseline.as_ref().map(|(tick, view)| (*tick, &view[..]));
 
-        let baseline = history.baseline(now, config.ack_window);
-        let baseline_tick = baseline.as_ref().map(|(t, _)| *t);
-        diff_into(baseline.map(|(_, v)| v), &view, removed, changes);
-        let has_changes = !removed.is_empty() || !changes.is_empty();
-        if !history.due(now, has_changes, config.snapshot_keepalive_ticks) {
-            history.recycle(view);
-            continue;
-        }
-        let encoded = encode_snapshot(
-            now,
-            baseline_tick,
-            removed,
-            changes,
-            config.max_datagram_bytes,
-            config.max_datagram_parts,
-        );
-        history.record_sent(now, view, config.ack_window);
-
-        match (encoded.delivery, baseline_tick) {
-            (Delivery::Stream, _) => stream += 1,
-            (Delivery::Datagrams, None) => full += 1,
-            (Delivery::Datagrams, Some(_)) => delta += 1,
-        }
-        if baseline_tick.is_some() {
-            stats.delta_snapshots += 1;
-        } else {
-            stats.full_snapshots += 1;
-        }
-        bytes += encoded.byte_len() as u64;
-        outbox.send(
-            viewer.client,
-            SpatialOutput::Snapshot(RoomSnapshot {
+            let mut scratch = scratch.borrow_local_mut();
+            let scratch = &mut *scratch;
+            let written = write_entries(frames, roster, visible, baseline, scratch);
+            let has_changes = written.is_none_or(|(removed, changes)| removed + changes > 0);
+            if !history.due(now, has_changes, config.snapshot_keepalive_ticks) {
+                return;
+            }
+            let baseline_tick = baseline.map(|(tick, _)| tick);
+            let fitted = written.and_then(|counts| {
+                assemble(
+                    now,
+                    baseline_tick,
+                    counts,
+                    scratch,
+                    config.max_datagram_bytes,
+                )
+            });
+            let encoded = match fitted {
+                Some(part) => EncodedSnapshot {
+                    tick: now,
+                    baseline: baseline_tick,
+                    delivery: Delivery::Datagrams,
+                    parts: vec![part],
+                },
+                None => encode_generally(now, baseline, frames, roster, visible, config),
+            };
+            history.record_sent(now, ids, config.ack_window);
+            outgoing.snapshot = Some(RoomSnapshot {
                 room: viewer.room_id,
                 snapshot: encoded,
-            }),
+            });
+        });
+}
+
+/// Whether the view recorded last holds exactly the avatars visible now.
+fn same_view(previous: &[AvatarId], visible: &[u32], roster: &[Member]) -> bool {
+    previous.len() == visible.len()
+        && previous
+            .iter()
+            .zip(visible)
+            .all(|(id, &index)| *id == roster[index as usize].state.id)
+}
+
+/// Encodes the removed list and the changes from `baseline` (a tick and the ids seen then) to
+/// the `visible` roster members into the scratch buffers, from the room's prepared bodies, and
+/// returns their counts. `None` if the room has no table for that baseline (never expected).
+fn write_entries(
+    frames: &RoomFrames,
+    roster: &[Member],
+    visible: &[u32],
+    baseline: Option<(Tick, &[AvatarId])>,
+    scratch: &mut Scratch,
+) -> Option<(usize, usize)> {
+    let Scratch { removed, changes } = scratch;
+    removed.clear();
+    changes.clear();
+    let (old, table) = match baseline {
+        Some((tick, ids)) => (ids, Some(frames.deltas_against(tick)?)),
+        None => (&[][..], None),
+    };
+    let (mut removed_count, mut change_count) = (0, 0);
+    let (mut prev_removed, mut prev_change) = (0u32, 0u32);
+    let full = |index: u32, changes: &mut Vec<u8>, prev: &mut u32, count: &mut usize| {
+        let id = roster[index as usize].state.id.0;
+        put_entry(
+            changes,
+            id - *prev,
+            frames.body(frames.full[index as usize]),
         );
+        *prev = id;
+        *count += 1;
+    };
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let now = visible
+            .get(j)
+            .map(|&index| (index, roster[index as usize].state.id));
+        match (old.get(i), now) {
+            (Some(&before), Some((index, id))) if before == id => {
+                match table.and_then(|t| t.get(index as usize)).copied() {
+                    Some(Span::UNCHANGED) => {}
+                    Some(span) if span != Span::ABSENT => {
+                        put_entry(changes, id.0 - prev_change, frames.body(span));
+                        prev_change = id.0;
+                        change_count += 1;
+                    }
+                    _ => full(index, changes, &mut prev_change, &mut change_count),
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(&before), now) if now.is_none_or(|(_, id)| before < id) => {
+                put_varint(removed, u64::from(before.0 - prev_removed));
+                prev_removed = before.0;
+                removed_count += 1;
+                i += 1;
+            }
+            (_, Some((index, _))) => {
+                full(index, changes, &mut prev_change, &mut change_count);
+                j += 1;
+            }
+            (_, None) => break,
+        }
     }
+    Some((removed_count, change_count))
+}
+
+/// The whole snapshot as one message, if it fits in a datagram.
+fn assemble(
+    now: Tick,
+    baseline: Option<Tick>,
+    (removed_count, change_count): (usize, usize),
+    scratch: &Scratch,
+    max_part_bytes: usize,
+) -> Option<Vec<u8>> {
+    let size = header_len(now, baseline)
+        + varint_len(removed_count as u64)
+        + scratch.removed.len()
+        + varint_len(change_count as u64)
+        + scratch.changes.len();
+    if size > max_part_bytes {
+        return None;
+    }
+    let mut out = Vec::with_capacity(size);
+    put_header(&mut out, now, baseline, 0, 1);
+    put_varint(&mut out, removed_count as u64);
+    out.extend_from_slice(&scratch.removed);
+    put_varint(&mut out, change_count as u64);
+    out.extend_from_slice(&scratch.changes);
+    Some(out)
+}
+
+/// The general path (a snapshot that needs splitting or a stream): the views rebuilt from the
+/// room's states, diffed, encoded and split.
+fn encode_generally(
+    now: Tick,
+    baseline: Option<(Tick, &[AvatarId])>,
+    frames: &RoomFrames,
+    roster: &[Member],
+    visible: &[u32],
+    config: &SpatialConfig,
+) -> EncodedSnapshot {
+    let current = View::from_sorted_unique(
+        visible
+            .iter()
+            .map(|&index| roster[index as usize].state)
+            .collect(),
+    );
+    let before = baseline.map(|(tick, ids)| {
+        View::from_sorted_unique(
+            ids.iter()
+                .filter_map(|id| frames.state_at(tick, *id))
+                .copied()
+                .collect(),
+        )
+    });
+    let (removed, changes) = diff(before.as_ref(), &current);
+    encode_snapshot(
+        now,
+        baseline.map(|(tick, _)| tick),
+        &removed,
+        &changes,
+        config.max_datagram_bytes,
+        config.max_datagram_parts,
+    )
+}
+
+/// Moves this tick's gains and snapshots into the outbox (gains first, per client) and counts
+/// them.
+pub(crate) fn collect_outputs(
+    mut outbox: ResMut<Outbox>,
+    mut stats: ResMut<SimStats>,
+    mut viewers: Query<(&Avatar, &mut Outgoing)>,
+) {
+    let (mut full, mut delta, mut stream, mut bytes, mut gains) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for (avatar, mut outgoing) in &mut viewers {
+        let Outgoing {
+            gains: gain_update,
+            snapshot,
+        } = &mut *outgoing;
+        if let Some(update) = gain_update.take() {
+            gains += 1;
+            outbox.send(avatar.client, SpatialOutput::Gains(update));
+        }
+        if let Some(snapshot) = snapshot.take() {
+            let encoded = &snapshot.snapshot;
+            match (encoded.delivery, encoded.baseline) {
+                (Delivery::Stream, _) => stream += 1,
+                (Delivery::Datagrams, None) => full += 1,
+                (Delivery::Datagrams, Some(_)) => delta += 1,
+            }
+            if encoded.baseline.is_some() {
+                stats.delta_snapshots += 1;
+            } else {
+                stats.full_snapshots += 1;
+            }
+            bytes += encoded.byte_len() as u64;
+            outbox.send(avatar.client, SpatialOutput::Snapshot(snapshot));
+        }
+    }
+    stats.gain_updates += gains;
     stats.stream_snapshots += stream;
     stats.snapshot_bytes += bytes;
     for (kind, count) in [("full", full), ("delta", delta), ("stream", stream)] {
@@ -93,5 +382,8 @@ pub(crate) fn build_snapshots(
     }
     if bytes > 0 {
         metrics::counter!(telemetry::SNAPSHOT_BYTES).increment(bytes);
+    }
+    if gains > 0 {
+        metrics::counter!(telemetry::GAIN_UPDATES).increment(gains);
     }
 }
