@@ -184,8 +184,11 @@ fn naive(config: &SpatialConfig, room_side: f32) -> SpatialConfig {
     }
 }
 
-/// Every scenario: its name, Criterion's sample count and how to build its load.
-fn scenarios() -> Vec<(String, usize, Box<dyn Fn() -> Load>)> {
+/// A scenario: its name, Criterion's sample count and how to build its load.
+type Scenario = (String, usize, Box<dyn Fn() -> Load>);
+
+/// Every scenario.
+fn scenarios() -> Vec<Scenario> {
     let config = SpatialConfig::default();
     let small_hall = hall(40.0, 4.0, 100);
     let big_hall = hall(100.0, 3.0, 1_000);
@@ -194,7 +197,7 @@ fn scenarios() -> Vec<(String, usize, Box<dyn Fn() -> Load>)> {
         ("200x50", 200, 50, &small_hall, naive(&config, 40.0), 20),
         ("1x1000", 1, 1_000, &big_hall, naive(&config, 100.0), 10),
     ];
-    let mut all: Vec<(String, usize, Box<dyn Fn() -> Load>)> = Vec::new();
+    let mut all: Vec<Scenario> = Vec::new();
     for (name, rooms, per_room, template, naive_config, naive_samples) in loads {
         let (config, template_a, template_b) =
             (config.clone(), Arc::clone(template), Arc::clone(template));
@@ -245,7 +248,7 @@ fn main() {
                 .filter(|a| !a.starts_with('-'))
                 .collect();
             for (name, _, make) in scenarios() {
-                if !wanted.iter().any(|w| *w == name) {
+                if !wanted.contains(&name) {
                     continue;
                 }
                 let mut load = make();

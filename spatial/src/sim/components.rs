@@ -18,6 +18,7 @@ use crate::audio::{GainBand, ZonePresence};
 use crate::grid::SpatialGrid;
 use crate::ids::{AvatarId, ClientId, RoomId, Tick};
 use crate::messages::{GainUpdate, RoomSnapshot};
+use crate::snapshot::codec::ENTRY_WINDOW;
 use crate::snapshot::{AvatarState, SnapshotHistory};
 use crate::template::RoomTemplate;
 
@@ -113,6 +114,16 @@ impl RoomFrames {
         let start = span.start as usize;
         &self.bytes[start..start + usize::from(span.len)]
     }
+
+    /// The fixed-size window starting at a span (`bytes` ends with that much padding), when the
+    /// span fits in it.
+    pub fn window(&self, span: Span) -> Option<&[u8; ENTRY_WINDOW]> {
+        let start = span.start as usize;
+        if usize::from(span.len) > ENTRY_WINDOW {
+            return None;
+        }
+        self.bytes.get(start..start + ENTRY_WINDOW)?.try_into().ok()
+    }
 }
 
 /// Where an entry body lies in [`RoomFrames::bytes`].
@@ -163,11 +174,14 @@ pub(crate) struct Velocity(pub Vec3);
 #[derive(Component, Clone, Copy, Default)]
 pub(crate) struct Seat(pub Option<u16>);
 
-/// Inputs received since the last tick, coalesced: the latest move and the latest teleport.
+/// Inputs received since the last tick, coalesced: the latest move and the latest teleport;
+/// and the snapshot acknowledgements, in arrival order (applied by a parallel pass right after
+/// routing, so routing touches one component per input).
 #[derive(Component, Default)]
 pub(crate) struct PendingInput {
     pub movement: Option<RequestedMove>,
     pub teleport: Option<Vec3>,
+    pub acks: Vec<Tick>,
 }
 
 /// A move as the client sent it.

@@ -49,7 +49,9 @@ pub(crate) fn tick_schedule() -> Schedule {
             .chain(),
     );
     schedule.add_systems((
-        route::route_inputs.in_set(TickStep::Route),
+        (route::route_inputs, route::apply_acks)
+            .chain()
+            .in_set(TickStep::Route),
         inputs::apply_inputs.in_set(TickStep::Inputs),
         movement::integrate.in_set(TickStep::Integrate),
         grid::rebuild_grids.in_set(TickStep::Grid),

@@ -120,6 +120,35 @@ pub(crate) fn put_entry(out: &mut Vec<u8>, gap: u32, body: &[u8]) {
     out.extend_from_slice(fields);
 }
 
+/// [`put_entry`] for a body given as a 16-byte window that starts with it (the bytes past the
+/// body are ignored): copies a fixed size, which compiles to a couple of moves instead of a
+/// `memcpy` call per entry. `len` (the body's length) is at most 16.
+#[inline]
+pub(crate) fn put_entry_window(
+    out: &mut Vec<u8>,
+    gap: u32,
+    window: &[u8; ENTRY_WINDOW],
+    len: usize,
+) {
+    let at = out.len();
+    if gap <= MAX_INLINE_GAP {
+        out.extend_from_slice(window);
+        out[at] |= (gap as u8) << GAP_SHIFT;
+        out.truncate(at + len);
+    } else {
+        out.push(window[0]);
+        put_varint(out, u64::from(gap));
+        let fields_at = out.len();
+        out.extend_from_slice(&window[1..]);
+        out.truncate(fields_at + len - 1);
+    }
+}
+
+/// The window [`put_entry_window`] copies. Every entry body fits: a full state is at most
+/// 1 + 3 × 3 + 2 + 1 = 13 bytes and a delta at most 1 + 3 × 3 + 3 + 1 = 14, since coordinates
+/// of a room at most `MAX_ROOM_EXTENT` wide stay below 2²¹ centimetres.
+pub(crate) const ENTRY_WINDOW: usize = 16;
+
 fn write_varint(buf: &mut [u8; 10], mut value: u64) -> usize {
     let mut len = 0;
     while value >= 0x80 {
@@ -469,6 +498,23 @@ mod tests {
             0x02,             // flags: seated
         ];
         assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn a_windowed_entry_is_the_same_bytes_as_a_sliced_one() {
+        let mut window = [0u8; ENTRY_WINDOW];
+        for (i, byte) in window.iter_mut().enumerate() {
+            *byte = 0x9f ^ (i as u8); // head byte 0x9f: gap bits clear after masking below
+        }
+        window[0] = 0x85;
+        for len in 1..=ENTRY_WINDOW {
+            for gap in [1, 2, 3, 4, 127, 128, 70_000] {
+                let (mut sliced, mut windowed) = (vec![7u8], vec![7u8]);
+                put_entry(&mut sliced, gap, &window[..len]);
+                put_entry_window(&mut windowed, gap, &window, len);
+                assert_eq!(sliced, windowed, "len {len}, gap {gap}");
+            }
+        }
     }
 
     #[test]

@@ -130,7 +130,7 @@ pub(crate) fn update_gains(
                 &mut next,
             );
             std::mem::swap(&mut hearing.last_sent, &mut *next);
-            outgoing.gains = (!changes.is_empty()).then(|| GainUpdate {
+            outgoing.gains = (!changes.is_empty()).then_some(GainUpdate {
                 room: avatar.room_id,
                 tick: now,
                 gains: changes,

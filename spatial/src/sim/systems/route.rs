@@ -6,8 +6,10 @@
 //! are applied to the client's snapshot history right away.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bevy_ecs::entity::Entity;
+use bevy_ecs::system::{Query, ResMut};
 use bevy_ecs::world::World;
 use glam::Vec3;
 
@@ -20,6 +22,7 @@ use crate::sim::components::{
     Avatar, Hearing, Interest, MoveClock, Occupants, Outgoing, PendingInput, Position,
     RequestedMove, Room, RoomFrames, RoomGrid, Roster, Seat, SnapshotState, Stage, Velocity, Yaw,
 };
+use crate::sim::parallel::batching;
 use crate::sim::resources::{Directory, Inbox, Outbox, Settings, SimStats, SimTick};
 use crate::snapshot::history::AckOutcome;
 use crate::telemetry;
@@ -105,6 +108,7 @@ fn close_room(world: &mut World, room: RoomId) {
         .map(|o| o.members.clone())
         .unwrap_or_default();
     for (avatar, client) in members {
+        settle_acks(world, avatar);
         world.despawn(avatar);
         world.resource_mut::<Directory>().clients.remove(&client);
         world
@@ -253,6 +257,7 @@ fn rejoin(world: &mut World, avatar: Entity, room_entity: Entity) {
     let occupants = world
         .get::<Occupants>(room_entity)
         .map_or(0, |o| o.members.len() as u32);
+    settle_acks(world, avatar);
     let Ok(mut entity) = world.get_entity_mut(avatar) else {
         return;
     };
@@ -297,6 +302,7 @@ fn leave(world: &mut World, client: ClientId) {
         return;
     };
     let seat = world.get::<Seat>(avatar).and_then(|s| s.0);
+    settle_acks(world, avatar);
     world.despawn(avatar);
     let members = match world.get_mut::<Occupants>(room_entity) {
         Some(mut occupants) => {
@@ -343,12 +349,60 @@ fn park_input(world: &mut World, client: ClientId, input: AvatarInput) {
 }
 
 fn acknowledge(world: &mut World, client: ClientId, tick: crate::ids::Tick) {
-    let outcome = avatar_of(world, client)
-        .and_then(|avatar| world.get_mut::<SnapshotState>(avatar))
-        .map(|mut state| state.history.acknowledge(tick));
-    match outcome {
-        None => ignore(world, "no_avatar"),
-        Some(AckOutcome::Unknown) => ignore(world, "unknown_ack"),
-        Some(AckOutcome::Accepted | AckOutcome::Stale) => {}
+    let queued = avatar_of(world, client)
+        .and_then(|avatar| world.get_mut::<PendingInput>(avatar))
+        .map(|mut pending| pending.acks.push(tick));
+    if queued.is_none() {
+        ignore(world, "no_avatar");
+    }
+}
+
+/// Applies an avatar's queued acknowledgements now (before its history is reset or it leaves,
+/// so they count exactly as if applied on arrival).
+fn settle_acks(world: &mut World, avatar: Entity) {
+    let Ok(mut entity) = world.get_entity_mut(avatar) else {
+        return;
+    };
+    let acks = entity
+        .get_mut::<PendingInput>()
+        .map(|mut pending| std::mem::take(&mut pending.acks))
+        .unwrap_or_default();
+    let unknown = entity.get_mut::<SnapshotState>().map_or(0, |mut state| {
+        acks.iter()
+            .filter(|tick| state.history.acknowledge(**tick) == AckOutcome::Unknown)
+            .count()
+    });
+    for _ in 0..unknown {
+        ignore(world, "unknown_ack");
+    }
+}
+
+/// Applies every avatar's queued acknowledgements (in arrival order per client), in parallel.
+pub(crate) fn apply_acks(
+    mut stats: ResMut<SimStats>,
+    mut avatars: Query<(&mut PendingInput, &mut SnapshotState)>,
+) {
+    let unknown = AtomicU64::new(0);
+    avatars
+        .par_iter_mut()
+        .batching_strategy(batching())
+        .for_each(|(mut pending, mut state)| {
+            if pending.acks.is_empty() {
+                return;
+            }
+            let mut refused = 0;
+            for tick in pending.acks.drain(..) {
+                if state.history.acknowledge(tick) == AckOutcome::Unknown {
+                    refused += 1;
+                }
+            }
+            if refused > 0 {
+                unknown.fetch_add(refused, Ordering::Relaxed);
+            }
+        });
+    let unknown = unknown.into_inner();
+    if unknown > 0 {
+        stats.ignored_inputs += unknown;
+        metrics::counter!(telemetry::IGNORED_INPUTS, "reason" => "unknown_ack").increment(unknown);
     }
 }

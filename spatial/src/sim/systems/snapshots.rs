@@ -25,7 +25,8 @@ use crate::sim::components::{
 use crate::sim::parallel::batching;
 use crate::sim::resources::{Outbox, Settings, SimStats, SimTick};
 use crate::snapshot::codec::{
-    header_len, put_change_body, put_entry, put_header, put_varint, varint_len,
+    ENTRY_WINDOW, header_len, put_change_body, put_entry, put_entry_window, put_header, put_varint,
+    varint_len,
 };
 use crate::snapshot::delta::field_delta;
 use crate::snapshot::history::ViewIds;
@@ -234,13 +235,15 @@ fn write_entries(
     };
     let (mut removed_count, mut change_count) = (0, 0);
     let (mut prev_removed, mut prev_change) = (0u32, 0u32);
+    // Room for every visible avatar in full: the pushes below never reallocate.
+    changes.reserve(visible.len() * (ENTRY_WINDOW + 5));
+    let copy = |changes: &mut Vec<u8>, gap: u32, span: Span| match frames.window(span) {
+        Some(window) => put_entry_window(changes, gap, window, usize::from(span.len)),
+        None => put_entry(changes, gap, frames.body(span)),
+    };
     let full = |index: u32, changes: &mut Vec<u8>, prev: &mut u32, count: &mut usize| {
         let id = roster[index as usize].state.id.0;
-        put_entry(
-            changes,
-            id - *prev,
-            frames.body(frames.full[index as usize]),
-        );
+        copy(changes, id - *prev, frames.full[index as usize]);
         *prev = id;
         *count += 1;
     };
@@ -254,7 +257,7 @@ fn write_entries(
                 match table.and_then(|t| t.get(index as usize)).copied() {
                     Some(Span::UNCHANGED) => {}
                     Some(span) if span != Span::ABSENT => {
-                        put_entry(changes, id.0 - prev_change, frames.body(span));
+                        copy(changes, id.0 - prev_change, span);
                         prev_change = id.0;
                         change_count += 1;
                     }
