@@ -48,6 +48,7 @@ enum Now {
 
 /// The rules for one pair: zones first, then range, then (unless the last value sent still
 /// holds) the `PannerNode` formula.
+#[inline(always)]
 fn evaluate(rules: &Rules, listener: &Member, source: &Member, last: Option<&SentGain>) -> Now {
     let zones = listener.zones;
     match hearing(zones, source.zones) {
@@ -142,6 +143,7 @@ pub(crate) fn update_gains(
 /// gains last sent (ascending), fills `next` with what the client will hold after the returned
 /// changes, and returns those changes: new sources, gains that moved past the threshold, and a
 /// 0 for each source no longer heard.
+#[inline(always)]
 fn merge<T>(
     last_sent: &[SentGain],
     sources: impl Iterator<Item = (AvatarId, T)>,

@@ -237,10 +237,7 @@ fn write_entries(
     let (mut prev_removed, mut prev_change) = (0u32, 0u32);
     // Room for every visible avatar in full: the pushes below never reallocate.
     changes.reserve(visible.len() * (ENTRY_WINDOW + 5));
-    let copy = |changes: &mut Vec<u8>, gap: u32, span: Span| match frames.window(span) {
-        Some(window) => put_entry_window(changes, gap, window, usize::from(span.len)),
-        None => put_entry(changes, gap, frames.body(span)),
-    };
+    let copy = |changes: &mut Vec<u8>, gap: u32, span: Span| copy_entry(frames, changes, gap, span);
     let full = |index: u32, changes: &mut Vec<u8>, prev: &mut u32, count: &mut usize| {
         let id = roster[index as usize].state.id.0;
         copy(changes, id - *prev, frames.full[index as usize]);
@@ -280,6 +277,15 @@ fn write_entries(
         }
     }
     Some((removed_count, change_count))
+}
+
+/// Appends the entry of `span` with its id gap.
+#[inline(always)]
+fn copy_entry(frames: &RoomFrames, changes: &mut Vec<u8>, gap: u32, span: Span) {
+    match frames.window(span) {
+        Some(window) => put_entry_window(changes, gap, window, usize::from(span.len)),
+        None => put_entry(changes, gap, frames.body(span)),
+    }
 }
 
 /// The whole snapshot as one message, if it fits in a datagram.
