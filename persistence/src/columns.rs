@@ -54,7 +54,14 @@ macro_rules! audit_columns {
     };
 }
 
+macro_rules! room_columns {
+    () => {
+        "id, org_id, name, template, template_data, channel_id, capacity, created_by, created_at, \
+         updated_at"
+    };
+}
+
 pub(crate) use {
     audit_columns, channel_columns, member_columns, message_columns, message_columns_m,
-    org_columns, token_columns, user_columns,
+    org_columns, room_columns, token_columns, user_columns,
 };

@@ -7,6 +7,7 @@
 pub mod ai_store;
 pub mod open;
 pub mod postgres;
+pub mod room_store;
 pub mod sqlite;
 pub mod store;
 pub mod ticket_store;

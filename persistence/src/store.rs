@@ -15,6 +15,8 @@ use atrium_core::model::{
 };
 use atrium_core::rbac::Role;
 
+pub use crate::room_store::{RoomStore, RoomUpdate};
+
 /// Errors of the store layer. `Clone`, so the group-commit writer can hand one batch failure to
 /// every caller of that batch.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -275,6 +277,7 @@ pub trait Store:
     + crate::ai_store::AiHubStore
     + crate::ai_store::AiAdminStore
     + crate::ticket_store::TicketStore
+    + RoomStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

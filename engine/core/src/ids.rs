@@ -101,6 +101,10 @@ define_id!(
     TokenFamilyId
 );
 define_id!(
+    /// A virtual 3D room (its simulation, its HTTP resource and its row share this id).
+    RoomId
+);
+define_id!(
     /// A support ticket. Humans use its per-organization number (`T-000042`); everything else
     /// uses this id.
     TicketId

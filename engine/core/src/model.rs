@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::ids::{ChannelId, MessageId, OrgId, TokenFamilyId, UserId};
+use crate::ids::{ChannelId, MessageId, OrgId, RoomId, TokenFamilyId, UserId};
 use crate::rbac::Role;
 
 /// A tenant.
@@ -202,4 +202,31 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+}
+
+/// The template name of a room whose whole template is its own `template_data`.
+pub const CUSTOM_ROOM_TEMPLATE: &str = "custom";
+
+/// A virtual room: a named place of an organization, simulated from a template.
+///
+/// `template` names a template of the node's catalog (`theater`, `gallery`, …, or one loaded from
+/// the templates directory); `template_data` is then an optional JSON merge patch over it (a new
+/// title, other audio settings). With `template = "custom"`, `template_data` is the complete
+/// template. The resolved template is validated by the simulation before a room opens.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Room {
+    pub id: RoomId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub template: String,
+    pub template_data: Option<serde_json::Value>,
+    /// The chat channel for text chat in the room, if linked.
+    pub channel_id: Option<ChannelId>,
+    /// Most avatars at once (replaces the template's capacity).
+    pub capacity: u32,
+    pub created_by: UserId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
 }

@@ -12,6 +12,7 @@ mod channels;
 mod commit;
 mod messages;
 mod nodelay;
+mod rooms;
 mod rows;
 mod tickets;
 

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use atrium_core::model::{
     AuditEntry, Channel, ChannelKind, ChannelMember, MemberRole, Message, MessageEdit,
-    Organization, RefreshToken, User,
+    Organization, RefreshToken, Room, User,
 };
 use atrium_core::rbac::Role;
 
@@ -114,5 +114,21 @@ pub(super) fn audit(row: &PgRow) -> StoreResult<AuditEntry> {
         target: get(row, "target")?,
         detail: get(row, "detail")?,
         at: get(row, "at")?,
+    })
+}
+
+pub(super) fn room(row: &PgRow) -> StoreResult<Room> {
+    let capacity: i32 = get(row, "capacity")?;
+    Ok(Room {
+        id: get::<Uuid>(row, "id")?.into(),
+        org_id: get::<Uuid>(row, "org_id")?.into(),
+        name: get(row, "name")?,
+        template: get(row, "template")?,
+        template_data: get(row, "template_data")?,
+        channel_id: get::<Option<Uuid>>(row, "channel_id")?.map(Into::into),
+        capacity: u32::try_from(capacity).map_err(|e| corrupt("capacity", e))?,
+        created_by: get::<Uuid>(row, "created_by")?.into(),
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
     })
 }

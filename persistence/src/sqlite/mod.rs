@@ -12,6 +12,7 @@ mod audit;
 mod channels;
 mod commit;
 mod messages;
+mod rooms;
 mod rows;
 mod tickets;
 

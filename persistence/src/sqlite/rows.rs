@@ -11,7 +11,7 @@ use uuid::Uuid;
 use atrium_core::ids::UserId;
 use atrium_core::model::{
     AuditEntry, Channel, ChannelKind, ChannelMember, MemberRole, Message, MessageEdit,
-    Organization, RefreshToken, User,
+    Organization, RefreshToken, Room, User,
 };
 use atrium_core::rbac::Role;
 
@@ -154,4 +154,23 @@ fn decode_mentions(blob: &[u8]) -> StoreResult<Vec<UserId>> {
             UserId::from(Uuid::from_bytes(bytes))
         })
         .collect())
+}
+
+pub(super) fn room(row: &SqliteRow) -> StoreResult<Room> {
+    let data: Option<String> = get(row, "template_data")?;
+    let capacity: i64 = get(row, "capacity")?;
+    Ok(Room {
+        id: get::<Uuid>(row, "id")?.into(),
+        org_id: get::<Uuid>(row, "org_id")?.into(),
+        name: get(row, "name")?,
+        template: get(row, "template")?,
+        template_data: data
+            .map(|text| serde_json::from_str(&text).map_err(|e| corrupt("template_data", e)))
+            .transpose()?,
+        channel_id: get::<Option<Uuid>>(row, "channel_id")?.map(Into::into),
+        capacity: u32::try_from(capacity).map_err(|e| corrupt("capacity", e))?,
+        created_by: get::<Uuid>(row, "created_by")?.into(),
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
 }

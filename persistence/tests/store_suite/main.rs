@@ -9,6 +9,7 @@ mod channels;
 mod data;
 mod fixture;
 mod messages;
+mod rooms;
 mod search;
 mod tickets;
 mod writer;
@@ -55,4 +56,5 @@ suite! {
         sla_state_and_breaches,
         surveys_settings_and_agents,
     ],
+    rooms: [create_and_get, list_and_page, update_and_delete],
 }
