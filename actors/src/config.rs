@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use crate::restart::RestartBudget;
+use crate::rooms::RoomsConfig;
 
 /// Limits of one session's outbound queue (see [`crate::outbox::SessionOutbox`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +32,7 @@ impl Default for OutboxLimits {
 }
 
 /// Configuration of [`crate::Realtime`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RealtimeConfig {
     /// Per-session outbound queue limits.
     pub outbox: OutboxLimits,
@@ -58,6 +59,8 @@ pub struct RealtimeConfig {
     /// outbox, subscriptions) lives on and its next request starts a new incarnation. Short, so
     /// that a session which subscribed and went quiet costs no actor (about 8 KiB) for long.
     pub session_hibernate_after: Duration,
+    /// Virtual rooms: the simulation, the grace period after a disconnect, the templates.
+    pub rooms: RoomsConfig,
 }
 
 impl Default for RealtimeConfig {
@@ -73,6 +76,7 @@ impl Default for RealtimeConfig {
             gap_fill_delay: Duration::from_millis(250),
             replay_buffer: 512,
             session_hibernate_after: Duration::from_secs(1),
+            rooms: RoomsConfig::default(),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::channel::directory::ChannelDirectory;
 use crate::committer::MessageCommitter;
 use crate::config::RealtimeConfig;
 use crate::presence::PresenceMsg;
+use crate::rooms::RoomsContext;
 use crate::session::registry::SessionRegistry;
 use crate::slot::ActorSlot;
 
@@ -40,6 +41,8 @@ pub struct Context {
     pub presence: ActorSlot<PresenceMsg>,
     pub channels: ChannelDirectory,
     pub sessions: SessionRegistry,
+    /// The rooms actor and who is in which room.
+    pub rooms: RoomsContext,
     pub lifecycle: tokio::sync::watch::Sender<Lifecycle>,
 }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use ractor::{Actor, ActorRef};
 
-use atrium_core::ids::{ChannelId, OrgId, SessionId};
+use atrium_core::ids::{ChannelId, OrgId, RoomId, SessionId};
 use atrium_core::protocol::ErrorCode;
 use atrium_persistence::store::Store;
 
@@ -27,6 +27,7 @@ use crate::config::RealtimeConfig;
 use crate::context::{Context, Lifecycle};
 use crate::outbox::SessionOutbox;
 use crate::presence::{PresenceMsg, UserPresence};
+use crate::rooms::{Occupant, RoomsContext, RoomsMsg};
 use crate::root::RootSupervisor;
 use crate::session::handle::SessionHandle;
 use crate::session::registry::SessionRegistry;
@@ -84,6 +85,7 @@ impl Realtime {
             presence: ActorSlot::new(),
             channels: ChannelDirectory::default(),
             sessions: SessionRegistry::default(),
+            rooms: RoomsContext::default(),
             lifecycle: tokio::sync::watch::Sender::new(Lifecycle::default()),
         });
         let (root, _) = RootSupervisor::spawn(None, RootSupervisor, ctx.clone())
@@ -140,6 +142,35 @@ impl Realtime {
             ChannelMsg::ReloadMembers,
             false,
         );
+    }
+
+    /// The templates rooms are built from (what `GET /api/v1/rooms/templates` lists).
+    pub fn room_templates(&self) -> Arc<atrium_spatial::TemplateCatalog> {
+        self.ctx.config.rooms.catalog.clone()
+    }
+
+    /// Who is in a room of `org` right now; `None` when it is not open on this node (or is
+    /// another organization's).
+    pub fn room_occupants(&self, org: OrgId, room: RoomId) -> Option<Vec<Occupant>> {
+        self.ctx.rooms.registry.occupants(org, room)
+    }
+
+    /// Closes an open room (it was deleted): its occupants get `room.event {kind: "closed",
+    /// reason: "deleted"}`. Nothing happens for a room that is not open.
+    pub fn close_room(&self, org: OrgId, room: RoomId) {
+        let _ = self.ctx.rooms.slot.send(
+            RoomsMsg::Close {
+                org,
+                room,
+                reason: atrium_core::protocol::RoomClosedReason::Deleted,
+            },
+            false,
+        );
+    }
+
+    /// Avatars in rooms on this node (placed, joining or away).
+    pub fn room_avatars(&self) -> usize {
+        self.ctx.rooms.registry.avatars()
     }
 
     pub fn stats(&self) -> RealtimeStats {

@@ -4,7 +4,8 @@
 //! RootSupervisor
 //! ├── PresenceActor
 //! ├── ChannelSupervisor ── ChannelActor (one per active channel)
-//! └── SessionSupervisor ── SessionActor (one per connection)
+//! ├── SessionSupervisor ── SessionActor (one per connection)
+//! └── RoomsActor         (owns the SpatialDriver: the room simulation on its own thread)
 //! ```
 //!
 //! It restarts a failed child within the restart budget. The routing tables live in the shared
@@ -23,6 +24,7 @@ use crate::channel::supervisor::ChannelSupervisor;
 use crate::context::Context;
 use crate::presence::PresenceActor;
 use crate::restart::RestartHistory;
+use crate::rooms::actor::RoomsActor;
 use crate::session::supervisor::SessionSupervisor;
 
 /// The root's direct children.
@@ -31,6 +33,8 @@ pub enum Child {
     Presence,
     Channels,
     Sessions,
+    /// The rooms actor and its simulation (when rooms are enabled).
+    Rooms,
 }
 
 pub struct RootSupervisor;
@@ -63,6 +67,10 @@ async fn spawn_child(
                 .0
                 .get_cell()
         }
+        Child::Rooms => RoomsActor::spawn_linked(None, RoomsActor, ctx.clone(), root)
+            .await?
+            .0
+            .get_cell(),
     })
 }
 
@@ -78,7 +86,11 @@ impl Actor for RootSupervisor {
     ) -> Result<RootState, ActorProcessingErr> {
         let mut children = HashMap::new();
         // Presence first: sessions register with it as they start.
-        for child in [Child::Presence, Child::Channels, Child::Sessions] {
+        let mut wanted = vec![Child::Presence, Child::Channels, Child::Sessions];
+        if ctx.config.rooms.enabled {
+            wanted.push(Child::Rooms);
+        }
+        for child in wanted {
             let cell = spawn_child(&ctx, child, myself.get_cell()).await?;
             children.insert(cell.get_id(), child);
         }

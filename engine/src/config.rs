@@ -41,6 +41,8 @@ pub struct Config {
     /// The WebTransport listener (UDP, `/wt`): address, certificate, QUIC timers, datagram rate.
     /// Session rules are those of `[ws]`.
     pub webtransport: atrium_gateway::webtransport::WtConfig,
+    /// Virtual rooms: tick rate, area of interest, grace period, templates directory, ….
+    pub spatial: crate::spatial_settings::SpatialSettings,
 }
 
 impl Default for Config {
@@ -56,6 +58,7 @@ impl Default for Config {
             ws: atrium_gateway::ws::WsConfig::default(),
             realtime: Default::default(),
             webtransport: atrium_gateway::webtransport::WtConfig::default(),
+            spatial: Default::default(),
         }
     }
 }
@@ -71,6 +74,7 @@ const ENV_KEYS: &[&str] = &[
     "ws",
     "realtime",
     "webtransport",
+    "spatial",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers alone.

@@ -11,4 +11,5 @@ pub mod config;
 pub mod crypto;
 pub mod realtime_settings;
 pub mod shutdown;
+pub mod spatial_settings;
 pub mod telemetry;

@@ -98,6 +98,8 @@ impl RealtimeSettings {
             gap_fill_delay: Duration::from_millis(self.gap_fill_delay_ms),
             replay_buffer: self.replay_buffer,
             session_hibernate_after: Duration::from_millis(self.session_hibernate_after_ms),
+            // Rooms have their own table (`[spatial]`, see `spatial_settings.rs`).
+            rooms: Default::default(),
         })
     }
 }

@@ -24,6 +24,7 @@ use crate::channel::directory::Undeliverable;
 use crate::channel::{ChannelKey, ChannelMsg, ChannelRequest, Requester};
 use crate::context::Context;
 use crate::presence::PresenceMsg;
+use crate::rooms::{RoomInput, RoomsMsg, input};
 use crate::session::{SessionMsg, SessionShared, SessionStart};
 use crate::wire;
 
@@ -272,6 +273,68 @@ fn route(state: &SessionState, frame: ClientFrame) {
         ),
         ClientFrame::Typing { ch, on, .. } => (ch, ChannelRequest::Typing { on }),
         ClientFrame::Read { ch, seq, .. } => (ch, ChannelRequest::Read { seq }),
+        ClientFrame::RoomJoin { rid, room } => {
+            return to_rooms(
+                state,
+                rid,
+                RoomsMsg::Join {
+                    session: state.shared.clone(),
+                    rid,
+                    room,
+                },
+            );
+        }
+        ClientFrame::RoomLeave { rid } => {
+            return to_rooms(
+                state,
+                rid,
+                RoomsMsg::Leave {
+                    session: state.shared.clone(),
+                    rid,
+                },
+            );
+        }
+        ClientFrame::RoomTeleport { rid, to } => {
+            match input::submit(
+                &state.ctx.rooms,
+                state.shared.id,
+                RoomInput::Teleport { to },
+            ) {
+                Ok(()) => {
+                    wire::reply(outbox, &ServerFrame::ok(rid));
+                }
+                Err(refused) => wire::reply_err(outbox, Some(rid), refused.code, refused.message),
+            }
+            return;
+        }
+        ClientFrame::Pos {
+            rid,
+            p,
+            yaw,
+            v,
+            ack,
+            ..
+        } => {
+            let pose = RoomInput::Pose {
+                seq: None,
+                p,
+                yaw,
+                v: v.unwrap_or_default(),
+                ack,
+            };
+            if let Err(refused) = input::submit(&state.ctx.rooms, state.shared.id, pose) {
+                wire::reply_err(outbox, Some(rid), refused.code, refused.message);
+            }
+            return;
+        }
+        ClientFrame::RoomAck { rid, tick } => {
+            if let Err(refused) =
+                input::submit(&state.ctx.rooms, state.shared.id, RoomInput::Ack { tick })
+            {
+                wire::reply_err(outbox, Some(rid), refused.code, refused.message);
+            }
+            return;
+        }
     };
     dispatch(state, channel, rid, request);
 }
@@ -308,6 +371,28 @@ fn dispatch(state: &SessionState, channel: ChannelId, rid: Option<u32>, request:
                 );
             }
         }
+    }
+}
+
+/// Hands a room request to the rooms actor.
+fn to_rooms(state: &SessionState, rid: u32, message: RoomsMsg) {
+    if !state.ctx.config.rooms.enabled {
+        wire::reply_err(
+            &state.shared.outbox,
+            Some(rid),
+            ErrorCode::Internal,
+            "virtual rooms are not enabled on this node",
+        );
+        return;
+    }
+    match state.ctx.rooms.slot.send(message, false) {
+        crate::slot::Sent::Delivered | crate::slot::Sent::Parked => {}
+        crate::slot::Sent::Refused(_) | crate::slot::Sent::Lost => wire::reply_err(
+            &state.shared.outbox,
+            Some(rid),
+            ErrorCode::ShuttingDown,
+            "the server is not accepting room requests",
+        ),
     }
 }
 
@@ -352,4 +437,10 @@ pub fn cleanup(ctx: &Arc<Context>, shared: &Arc<SessionShared>) {
         },
         false,
     );
+    if ctx.rooms.registry.client_of(shared.id).is_some() {
+        let _ = ctx
+            .rooms
+            .slot
+            .send(RoomsMsg::Disconnected { session: shared.id }, false);
+    }
 }

@@ -10,7 +10,9 @@ use atrium_core::ids::{SessionId, UserId};
 use atrium_core::protocol::ClientFrame;
 
 use crate::context::Context;
+use crate::datagram::DatagramSink;
 use crate::outbox::SessionOutbox;
+use crate::rooms::{RoomInput, RoomInputRefused, input};
 use crate::session::{SessionAuth, SessionMsg, SessionShared};
 use crate::slot::Sent;
 
@@ -67,6 +69,17 @@ impl SessionHandle {
             }
             Sent::Refused(_) | Sent::Lost => Err(SessionClosed),
         }
+    }
+
+    /// Submits an avatar input (`pos`, `room.ack`, `room.teleport`) straight to the room
+    /// simulation, without waking the session actor.
+    pub fn room_input(&self, room_input: RoomInput) -> Result<(), RoomInputRefused> {
+        input::submit(&self.ctx.rooms, self.shared.id, room_input)
+    }
+
+    /// Lets room snapshots reach this session as datagrams (WebTransport).
+    pub fn attach_datagrams(&self, sink: Arc<dyn DatagramSink>) {
+        self.shared.set_datagrams(sink);
     }
 
     /// Replaces the session's authentication after `auth.refresh` verified a new token for the

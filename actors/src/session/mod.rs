@@ -25,6 +25,7 @@ use atrium_core::ids::{ChannelId, OrgId, SessionId, UserId};
 use atrium_core::protocol::ClientFrame;
 use atrium_core::rbac::Role;
 
+use crate::datagram::DatagramSink;
 use crate::outbox::SessionOutbox;
 use crate::slot::ActorSlot;
 
@@ -90,6 +91,8 @@ pub struct SessionShared {
     /// Taken by the first incarnation, which sends `welcome` and resumes.
     start: Mutex<Option<SessionStart>>,
     closed: AtomicBool,
+    /// The transport's datagram side channel, if it has one (WebTransport).
+    datagrams: Mutex<Option<Arc<dyn DatagramSink>>>,
 }
 
 impl SessionShared {
@@ -102,6 +105,7 @@ impl SessionShared {
             subscriptions: Mutex::new(HashSet::new()),
             start: Mutex::new(Some(start)),
             closed: AtomicBool::new(false),
+            datagrams: Mutex::new(None),
         }
     }
 
@@ -124,6 +128,18 @@ impl SessionShared {
     /// Marks the session closed; returns whether it was open (cleanup runs once).
     fn mark_closed(&self) -> bool {
         !self.closed.swap(true, Ordering::AcqRel)
+    }
+
+    /// Where snapshot parts may go as datagrams.
+    pub fn datagrams(&self) -> Option<Arc<dyn DatagramSink>> {
+        self.datagrams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_datagrams(&self, sink: Arc<dyn DatagramSink>) {
+        *self.datagrams.lock().unwrap_or_else(|p| p.into_inner()) = Some(sink);
     }
 
     pub fn is_closed(&self) -> bool {

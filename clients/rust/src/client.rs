@@ -5,8 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use atrium_core::ids::{ChannelId, MessageId};
-use atrium_core::protocol::{ClientFrame, FrameCodec, HistoryPage, MsgSent, OkResult, ServerFrame};
+use atrium_core::ids::{ChannelId, MessageId, RoomId};
+use atrium_core::protocol::{
+    ClientFrame, FrameCodec, HistoryPage, MsgSent, OkResult, RoomJoined, ServerFrame,
+};
 
 use crate::config::ClientConfig;
 use crate::connection::{self, HELLO_RID};
@@ -251,6 +253,79 @@ impl Client {
                 ..
             } => Ok(page),
             other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Enters a virtual room (leaving any other): the room's description, the caller's avatar
+    /// and a first full snapshot. After a reconnect, join again within the server's grace
+    /// period to get the same avatar and seat back.
+    pub async fn join_room(&self, room: RoomId) -> Result<RoomJoined, ClientError> {
+        match self
+            .request(|rid| ClientFrame::RoomJoin { rid, room })
+            .await?
+        {
+            ServerFrame::Ok {
+                result: OkResult::RoomJoined(joined),
+                ..
+            } => Ok(*joined),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Leaves the current room.
+    pub async fn leave_room(&self) -> Result<(), ClientError> {
+        self.request_ok(|rid| ClientFrame::RoomLeave { rid }).await
+    }
+
+    /// Asks to be placed on the seat or spawn point at `to` (the outcome arrives as a
+    /// `room.event` `seated`, or a `room.correction`).
+    pub async fn teleport(&self, to: [f32; 3]) -> Result<(), ClientError> {
+        self.request_ok(|rid| ClientFrame::RoomTeleport { rid, to })
+            .await
+    }
+
+    /// Sends the avatar's pose (and optionally acknowledges a snapshot tick) without waiting:
+    /// `pos` has no `ok`. A refusal (`not_in_room`, `invalid`, `rate_limited`) arrives as an
+    /// [`Event::Push`] of an `err` carrying the returned `rid`.
+    pub fn send_pos(
+        &self,
+        p: [f32; 3],
+        yaw: f32,
+        v: Option<[f32; 3]>,
+        ack: Option<u64>,
+    ) -> Result<u32, ClientError> {
+        self.send_unacknowledged(|rid| ClientFrame::Pos {
+            rid,
+            p,
+            yaw,
+            v,
+            ack,
+        })
+    }
+
+    /// Acknowledges that every part of the snapshot of `tick` arrived, without waiting (no
+    /// `ok`; a refusal arrives as an `err` push with the returned `rid`).
+    pub fn ack_snapshot(&self, tick: u64) -> Result<u32, ClientError> {
+        self.send_unacknowledged(|rid| ClientFrame::RoomAck { rid, tick })
+    }
+
+    /// Sends a frame that gets no `ok` reply; returns its `rid`.
+    pub fn send_unacknowledged(
+        &self,
+        build: impl FnOnce(u32) -> ClientFrame,
+    ) -> Result<u32, ClientError> {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return Err(ClientError::Closed);
+        }
+        let rid = self.next_rid();
+        let bytes = self
+            .shared
+            .codec
+            .encode_client(&build(rid))
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        match &*self.shared.lock_writer() {
+            Some(writer) if writer.send(bytes).is_ok() => Ok(rid),
+            _ => Err(ClientError::Disconnected),
         }
     }
 

@@ -210,8 +210,17 @@ async fn dispatch(
         }
     };
     if let Some(rid) = frame.rid() {
-        if let Some(reply) = shared.lock_pending().remove(&rid) {
-            let _ = reply.send(Ok(frame));
+        let waiting = shared.lock_pending().remove(&rid);
+        match waiting {
+            Some(reply) => {
+                let _ = reply.send(Ok(frame));
+            }
+            // Nobody waits for the answer to an unacknowledged frame (`pos`, `room.ack`): its
+            // refusal is news for the application.
+            None if matches!(frame, ServerFrame::Err { .. }) => {
+                let _ = events.send(Event::Push(frame)).await;
+            }
+            None => {}
         }
         return None;
     }

@@ -16,7 +16,8 @@ pub struct Welcome {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    /// A push (`msg`, `typing`, `presence`, …) or a rid-less `err`.
+    /// A push (`msg`, `typing`, `presence`, `room.snapshot`, …), a rid-less `err`, or the `err`
+    /// answering an unacknowledged frame (`pos`, `room.ack`).
     Push(ServerFrame),
     /// The connection dropped (with the server's `bye` reason when it sent one); the client
     /// is reconnecting.

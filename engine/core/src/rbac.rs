@@ -44,6 +44,7 @@ impl Role {
             Role::Moderator => &[
                 "channels.*",
                 "messages.*",
+                "rooms.*",
                 "tickets.*",
                 "users.read",
                 "presence.read",
@@ -55,12 +56,21 @@ impl Role {
                 "channels.members.manage_own",
                 "messages.read",
                 "messages.write",
+                "rooms.read",
+                "rooms.join",
+                "rooms.create",
                 "users.read",
                 "presence.read",
                 "search.read",
                 "tickets.create",
             ],
-            Role::Guest => &["channels.read", "messages.read", "presence.read"],
+            Role::Guest => &[
+                "channels.read",
+                "messages.read",
+                "presence.read",
+                "rooms.read",
+                "rooms.join",
+            ],
         }
     }
 

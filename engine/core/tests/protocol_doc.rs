@@ -11,12 +11,82 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use atrium_core::ids::{ChannelId, MessageId, SessionId, UserId};
+use atrium_core::ids::{ChannelId, MessageId, RoomId, SessionId, UserId};
 use atrium_core::protocol::{
-    ClientFrame, Datagram, ErrorCode, FrameCodec, HistoryMessage, HistoryPage, MsgSent, OkResult,
-    PresenceStatus, ServerFrame,
+    AudioParams, ClientFrame, Datagram, ErrorCode, FrameCodec, HistoryMessage, HistoryPage,
+    MsgSent, OkResult, PresenceStatus, RoomClosedReason, RoomEventKind, RoomInfo, RoomJoined,
+    RoomLayout, ServerFrame, SnapshotData, Spot, ZoneInfo,
 };
-use serde::Serialize;
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+/// A MessagePack value in the document's JSON notation: binary data (`bin`) is written as a
+/// string `"bin:"` followed by its bytes in lowercase hex.
+struct Notation(serde_json::Value);
+
+impl<'de> Deserialize<'de> for Notation {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NotationVisitor).map(Notation)
+    }
+}
+
+struct NotationVisitor;
+
+impl<'de> Visitor<'de> for NotationVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a MessagePack value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f32<E>(self, v: f32) -> Result<Self::Value, E> {
+        Ok(f64::from(v).into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_bytes<E>(self, v: &[u8]) -> Result<Self::Value, E> {
+        let hex: String = v.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(format!("bin:{hex}").into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Notation(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(out.into())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some((k, Notation(v))) = map.next_entry::<String, Notation>()? {
+            out.insert(k, v);
+        }
+        Ok(out.into())
+    }
+}
+
+/// The JSON notation of a value, for the generator.
+fn notation<T: Serialize>(value: &T) -> serde_json::Value {
+    let bytes = rmp_serde::to_vec_named(value).unwrap();
+    rmp_serde::from_slice::<Notation>(&bytes).unwrap().0
+}
 
 struct Example {
     line: usize,
@@ -111,7 +181,7 @@ fn every_example_in_the_spec_decodes_and_re_encodes_exactly() {
         };
         assert_eq!(kind, ex.kind, "{at}: decodes as a different frame");
         assert_eq!(&again[..], &ex.bytes[..], "{at}: re-encodes differently");
-        let wire: serde_json::Value = rmp_serde::from_slice(&ex.bytes).unwrap();
+        let wire = rmp_serde::from_slice::<Notation>(&ex.bytes).unwrap().0;
         assert_eq!(
             wire, ex.json,
             "{at}: the JSON notation and the hex disagree"
@@ -174,6 +244,15 @@ fn m42() -> MessageId {
 fn session() -> SessionId {
     id("01968f2a-5c00-7000-8000-000000000501")
 }
+fn room() -> RoomId {
+    id("01968f2a-5c00-7000-8000-000000000d01")
+}
+/// Tick 300, full, one part, avatar 1 at (150, 0, 200) cm, yaw a quarter turn, seated: the
+/// example of `docs/spatial.md`.
+const SNAPSHOT: [u8; 17] = [
+    0x01, 0xac, 0x02, 0x00, 0x01, 0x00, 0x01, 0x01, 0x80, 0x96, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x40,
+    0x02,
+];
 const TS: i64 = 1_745_000_000_000;
 const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln";
 
@@ -232,6 +311,140 @@ fn client_examples() -> Vec<ClientFrame> {
             rid: 13,
             ch: ch(),
             seq: 42,
+        },
+        ClientFrame::RoomJoin {
+            rid: 14,
+            room: room(),
+        },
+        ClientFrame::RoomLeave { rid: 15 },
+        ClientFrame::RoomTeleport {
+            rid: 16,
+            to: [0.0, 1.0, -12.0],
+        },
+        ClientFrame::Pos {
+            rid: 17,
+            p: [1.5, 0.0, 2.0],
+            yaw: 0.5,
+            v: Some([0.0, 0.0, -1.25]),
+            ack: Some(300),
+        },
+        ClientFrame::RoomAck { rid: 18, tick: 300 },
+    ]
+}
+
+fn joined_example() -> ServerFrame {
+    ServerFrame::Ok {
+        rid: 14,
+        result: OkResult::RoomJoined(Box::new(RoomJoined {
+            room: RoomInfo {
+                id: room(),
+                name: "Booth".into(),
+                template: "custom".into(),
+                channel: Some(ch()),
+                capacity: 4,
+                layout: RoomLayout {
+                    title: String::new(),
+                    bounds: [[0.0, 0.0, 0.0], [4.0, 3.0, 4.0]],
+                    audible_range: 5.0,
+                    audio: AudioParams {
+                        distance_model: "inverse".into(),
+                        ref_distance: 1.0,
+                        max_distance: 10_000.0,
+                        rolloff_factor: 1.0,
+                        cone_inner_angle: 360.0,
+                        cone_outer_angle: 360.0,
+                        cone_outer_gain: 0.0,
+                    },
+                    spawn_points: vec![Spot {
+                        p: [1.0, 0.0, 1.0],
+                        yaw: 0.0,
+                        label: String::new(),
+                    }],
+                    seats: vec![Spot {
+                        p: [1.5, 0.0, 2.0],
+                        yaw: 0.0,
+                        label: "Chair".into(),
+                    }],
+                    zones: vec![ZoneInfo {
+                        name: "Stage".into(),
+                        kind: "stage".into(),
+                        min: [0.0, 3.0],
+                        max: [4.0, 4.0],
+                    }],
+                },
+            },
+            avatar: 1,
+            tick: 300,
+            p: [1.5, 0.0, 2.0],
+            yaw: 0.0,
+            seat: Some(0),
+            occupants: 1,
+            snapshot: vec![SnapshotData(SNAPSHOT.to_vec())],
+        })),
+    }
+}
+
+fn room_examples() -> Vec<ServerFrame> {
+    vec![
+        joined_example(),
+        ServerFrame::RoomSnapshot {
+            data: SnapshotData(SNAPSHOT.to_vec()),
+        },
+        ServerFrame::RoomGains {
+            room: room(),
+            tick: 301,
+            gains: vec![(2, 0.5), (3, 0.0)],
+        },
+        ServerFrame::RoomEvent {
+            room: room(),
+            kind: RoomEventKind::Joined,
+            avatar: Some(2),
+            user: Some(bob()),
+            seat: None,
+            reason: None,
+        },
+        ServerFrame::RoomEvent {
+            room: room(),
+            kind: RoomEventKind::Seated,
+            avatar: Some(2),
+            user: None,
+            seat: Some(0),
+            reason: None,
+        },
+        ServerFrame::RoomEvent {
+            room: room(),
+            kind: RoomEventKind::Closed,
+            avatar: None,
+            user: None,
+            seat: None,
+            reason: Some(RoomClosedReason::Deleted),
+        },
+        ServerFrame::RoomCorrection {
+            room: room(),
+            tick: 302,
+            reasons: vec!["speed_clamped".into()],
+            p: [1.5, 0.0, 2.25],
+            yaw: 0.5,
+            v: [0.0, 0.0, 6.0],
+        },
+        ServerFrame::err(Some(17), ErrorCode::NotInRoom, "you are not in a room"),
+        ServerFrame::err(Some(14), ErrorCode::RoomFull, "the room is full"),
+    ]
+}
+
+fn datagram_examples() -> Vec<Datagram> {
+    vec![
+        Datagram::Echo { n: 7 },
+        Datagram::Pos {
+            seq: 41,
+            p: [1.5, 0.0, 2.0],
+            yaw: 0.5,
+            v: [0.0, 0.0, -1.25],
+            ack: Some(300),
+        },
+        Datagram::Ack { tick: 300 },
+        Datagram::Snap {
+            data: bytes::Bytes::from_static(&SNAPSHOT),
         },
     ]
 }
@@ -344,11 +557,15 @@ fn server_examples() -> Vec<ServerFrame> {
 }
 
 fn print_example<T: Serialize>(direction: &str, kind: &str, frame: &T, bytes: &[u8]) {
-    let compact = serde_json::to_string(frame).unwrap();
+    let value = match direction {
+        "datagram" => rmp_serde::from_slice::<Notation>(bytes).unwrap().0,
+        _ => notation(frame),
+    };
+    let compact = serde_json::to_string(&value).unwrap();
     let json = if compact.len() <= 96 {
         compact
     } else {
-        serde_json::to_string_pretty(frame).unwrap()
+        serde_json::to_string_pretty(&value).unwrap()
     };
     println!("```json\n{json}\n```\n");
     println!("```hex {direction} {kind}");
@@ -367,9 +584,13 @@ fn print_doc_examples() {
         let bytes = codec.encode_client(&frame).unwrap();
         print_example("client", frame.kind(), &frame, &bytes);
     }
-    for frame in server_examples() {
+    for frame in server_examples().into_iter().chain(room_examples()) {
         let bytes = codec.encode_server(&frame).unwrap();
         print_example("server", frame.kind(), &frame, &bytes);
+    }
+    for datagram in datagram_examples() {
+        let bytes = datagram.encode();
+        print_example("datagram", datagram.kind(), &datagram, &bytes);
     }
 }
 
@@ -381,8 +602,11 @@ fn generated_examples_are_valid_frames() {
         let bytes = codec.encode_client(&frame).unwrap();
         assert_eq!(codec.decode_client(&bytes).unwrap(), frame);
     }
-    for frame in server_examples() {
+    for frame in server_examples().into_iter().chain(room_examples()) {
         let bytes = codec.encode_server(&frame).unwrap();
         assert_eq!(codec.decode_server(&bytes).unwrap(), frame);
+    }
+    for datagram in datagram_examples() {
+        assert_eq!(Datagram::decode(&datagram.encode()).unwrap(), datagram);
     }
 }

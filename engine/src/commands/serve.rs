@@ -45,7 +45,10 @@ impl Node {
         let realtime = Realtime::start(
             store.clone(),
             Arc::new(writer.clone()),
-            config.realtime.to_config()?,
+            atrium_actors::RealtimeConfig {
+                rooms: config.spatial.to_config()?,
+                ..config.realtime.to_config()?
+            },
         )
         .await
         .context("cannot start the realtime actors")?;

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod presence;
+pub mod rooms;
 pub mod search;
 pub mod users;
 pub mod views;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(messages::routes())
         .merge(search::routes())
         .merge(presence::routes())
+        .merge(rooms::routes())
         .merge(crate::ws::routes())
         .merge(webtransport::routes())
         .merge(audit::routes())

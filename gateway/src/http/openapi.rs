@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         (name = "channels", description = "Channels and members"),
         (name = "messages", description = "History and search"),
         (name = "realtime", description = "Live connections and presence"),
+        (name = "rooms", description = "Virtual rooms, their templates and occupants"),
         (name = "admin", description = "Audit log"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
@@ -60,6 +61,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
         .merge_from(super::messages::MessagesApi::openapi())
         .merge_from(super::search::SearchApi::openapi())
         .merge_from(super::presence::PresenceApi::openapi())
+        .merge_from(super::rooms::RoomsApi::openapi())
         .merge_from(crate::ws::WsApi::openapi())
         .merge_from(super::webtransport::WebTransportApi::openapi())
         .merge_from(super::audit::AuditApi::openapi())

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod error;
 pub mod hashing;
 pub mod orgs;
+pub mod rooms;
 pub mod search;
 pub mod secret;
 pub mod users;

@@ -1,7 +1,10 @@
 //! `FrameConnection`: a connection that carries protocol frames, whatever the transport.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
+use atrium_actors::{DatagramSink, RoomInput};
 use atrium_core::protocol::ErrorCode;
 
 /// Something that arrived on a connection.
@@ -15,6 +18,8 @@ pub enum Inbound {
     TooLarge,
     /// A transport-level sign of life (a pong).
     Alive,
+    /// An avatar input that came outside the frames (a `pos` or `ack` datagram).
+    Input(RoomInput),
 }
 
 /// The transport failed; the connection is over.
@@ -44,4 +49,9 @@ pub trait FrameConnection: Send {
     /// The handshake succeeded and the session is open. A transport that carries more than
     /// frames (WebTransport datagrams) starts accepting that now; nothing before `hello` is.
     fn session_opened(&mut self) {}
+
+    /// Where room snapshots may go as datagrams, if the transport has them.
+    fn datagram_sink(&self) -> Option<Arc<dyn DatagramSink>> {
+        None
+    }
 }

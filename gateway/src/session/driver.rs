@@ -20,7 +20,7 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-use atrium_actors::{Next, Realtime, SessionAuth, SessionHandle, wire};
+use atrium_actors::{Next, Realtime, RoomInput, SessionAuth, SessionHandle, wire};
 use atrium_core::auth::{AccessTokenError, AccessTokens};
 use atrium_core::protocol::{ClientFrame, ErrorCode, FrameCodec, ServerFrame};
 
@@ -70,9 +70,13 @@ pub async fn run<C: FrameConnection>(mut conn: C, live: LiveContext) {
         }
     };
     conn.session_opened();
+    if let Some(sink) = conn.datagram_sink() {
+        session.attach_datagrams(sink);
+    }
     metrics::gauge!("atrium_live_sessions").increment(1.0);
     let mut live_session = LiveSession {
         bucket: TokenBucket::new(live.config.rate_limit(), std::time::Instant::now()),
+        input_bucket: TokenBucket::new(live.config.input_rate_limit(), std::time::Instant::now()),
         conn,
         session,
         codec,
@@ -90,6 +94,8 @@ struct LiveSession<C> {
     codec: FrameCodec,
     live: LiveContext,
     bucket: TokenBucket,
+    /// `pos` and `room.ack` frames: their own budget (see `WsConfig::input_rate_per_second`).
+    input_bucket: TokenBucket,
     last_heard: Instant,
     batch: Vec<Bytes>,
 }
@@ -172,6 +178,13 @@ impl<C: FrameConnection> LiveSession<C> {
         let outbox = self.session.outbox();
         let bytes = match inbound {
             Inbound::Alive => return None,
+            Inbound::Input(input) => {
+                // A datagram: nobody to answer; the transport already rate-limited it.
+                if self.session.room_input(input).is_err() {
+                    metrics::counter!("atrium_live_inputs_refused_total").increment(1);
+                }
+                return None;
+            }
             Inbound::NotAFrame => {
                 wire::reply_err(
                     outbox,
@@ -194,7 +207,13 @@ impl<C: FrameConnection> LiveSession<C> {
         };
         metrics::counter!("atrium_live_frames_received_total").increment(1);
         let decoded = self.codec.decode_client(&bytes);
-        if !self.bucket.take(std::time::Instant::now()) {
+        let is_input = matches!(&decoded, Ok(frame) if frame.is_unacknowledged());
+        let bucket = if is_input {
+            &mut self.input_bucket
+        } else {
+            &mut self.bucket
+        };
+        if !bucket.take(std::time::Instant::now()) {
             let rid = match &decoded {
                 Ok(frame) => Some(frame.rid()),
                 Err(error) => error.rid,
@@ -228,6 +247,30 @@ impl<C: FrameConnection> LiveSession<C> {
                 );
             }
             ClientFrame::AuthRefresh { rid, token } => return self.refresh(rid, &token),
+            // Avatar inputs go straight to the simulation: no actor hop, no `ok`.
+            ClientFrame::Pos {
+                rid,
+                p,
+                yaw,
+                v,
+                ack,
+            } => {
+                let pose = RoomInput::Pose {
+                    seq: None,
+                    p,
+                    yaw,
+                    v: v.unwrap_or_default(),
+                    ack,
+                };
+                if let Err(refused) = self.session.room_input(pose) {
+                    wire::reply_err(outbox, Some(rid), refused.code, refused.message);
+                }
+            }
+            ClientFrame::RoomAck { rid, tick } => {
+                if let Err(refused) = self.session.room_input(RoomInput::Ack { tick }) {
+                    wire::reply_err(outbox, Some(rid), refused.code, refused.message);
+                }
+            }
             request => {
                 if self.session.request(request).is_err() {
                     wire::reply_err(outbox, Some(rid), ErrorCode::ShuttingDown, "session closed");

@@ -45,7 +45,8 @@ pub async fn accept<C: FrameConnection>(
             Ok(Some(Ok(inbound))) => inbound,
         };
         let bytes = match inbound {
-            Inbound::Alive => continue,
+            // Datagrams are gated until the session is open; none can arrive here.
+            Inbound::Alive | Inbound::Input(_) => continue,
             Inbound::NotAFrame => {
                 let err = ServerFrame::err(
                     None,

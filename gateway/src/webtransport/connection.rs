@@ -11,12 +11,14 @@
 //! - **close**: `bye` is already written; the control stream is finished (the peer acknowledges
 //!   everything on it, so `bye` is not cut off) and then the connection is closed.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
 use wtransport::{Connection, RecvStream, SendStream, VarInt};
 
+use atrium_actors::{DatagramSink, RoomInput};
 use atrium_core::protocol::ErrorCode;
 
 use crate::session::connection::{FrameConnection, Inbound, TransportError};
@@ -73,13 +75,19 @@ impl WtConnection {
         }
     }
 
-    fn on_datagram(&mut self, payload: &[u8]) {
-        if let Verdict::Reply(reply) = self.gate.on_datagram(payload, Instant::now())
-            && self.conn.send_datagram(&reply).is_err()
-        {
-            // Too large for the path, or the connection is closing: datagrams may be lost.
-            metrics::counter!("atrium_wt_datagrams_dropped_total", "reason" => "send_failed")
-                .increment(1);
+    /// Handles one datagram; an avatar input is handed back for the session.
+    fn on_datagram(&mut self, payload: &[u8]) -> Option<RoomInput> {
+        match self.gate.on_datagram(payload, Instant::now()) {
+            Verdict::Reply(reply) => {
+                if self.conn.send_datagram(&reply).is_err() {
+                    // Too large for the path, or the connection is closing: datagrams may be lost.
+                    metrics::counter!("atrium_wt_datagrams_dropped_total", "reason" => "send_failed")
+                        .increment(1);
+                }
+                None
+            }
+            Verdict::Input(input) => Some(input),
+            Verdict::Drop(_) => None,
         }
     }
 }
@@ -108,7 +116,11 @@ impl FrameConnection for WtConnection {
                     };
                 }
                 datagram = self.conn.receive_datagram(), if self.datagrams_open => match datagram {
-                    Ok(datagram) => self.on_datagram(&datagram.payload()),
+                    Ok(datagram) => {
+                        if let Some(input) = self.on_datagram(&datagram.payload()) {
+                            return Some(Ok(Inbound::Input(input)));
+                        }
+                    }
                     Err(_) => self.datagrams_open = false,
                 },
             }
@@ -145,5 +157,29 @@ impl FrameConnection for WtConnection {
 
     fn session_opened(&mut self) {
         self.gate.open();
+    }
+
+    fn datagram_sink(&self) -> Option<Arc<dyn DatagramSink>> {
+        Some(Arc::new(WtDatagrams(self.conn.clone())))
+    }
+}
+
+/// Room snapshots out as datagrams on this connection.
+struct WtDatagrams(Connection);
+
+impl DatagramSink for WtDatagrams {
+    fn max_datagram_size(&self) -> Option<usize> {
+        self.0.max_datagram_size()
+    }
+
+    fn send_datagram(&self, payload: Bytes) -> bool {
+        match self.0.send_datagram(payload) {
+            Ok(()) => true,
+            Err(_) => {
+                metrics::counter!("atrium_wt_datagrams_dropped_total", "reason" => "send_failed")
+                    .increment(1);
+                false
+            }
+        }
     }
 }

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use atrium_actors::RoomInput;
 use atrium_core::protocol::{Datagram, DatagramError};
 
 use crate::session::rate_limit::{RateLimit, TokenBucket};
@@ -23,7 +24,7 @@ pub enum Dropped {
     RateLimited,
     /// Not a datagram.
     Malformed,
-    /// A datagram type this build does not know.
+    /// A datagram type this build does not know, or one only the server sends.
     Unknown,
 }
 
@@ -39,10 +40,12 @@ impl Dropped {
 }
 
 /// What to do with one datagram.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Verdict {
     /// Send these bytes back as a datagram.
     Reply(Bytes),
+    /// An avatar input for the session.
+    Input(RoomInput),
     Drop(Dropped),
 }
 
@@ -87,6 +90,21 @@ impl DatagramGate {
         }
         match Datagram::decode(payload) {
             Ok(echo @ Datagram::Echo { .. }) => Verdict::Reply(echo.encode()),
+            Ok(Datagram::Pos {
+                seq,
+                p,
+                yaw,
+                v,
+                ack,
+            }) => Verdict::Input(RoomInput::Pose {
+                seq: Some(seq),
+                p,
+                yaw,
+                v,
+                ack,
+            }),
+            Ok(Datagram::Ack { tick }) => Verdict::Input(RoomInput::Ack { tick }),
+            Ok(Datagram::Snap { .. }) => Verdict::Drop(Dropped::Unknown),
             Err(DatagramError::Unknown(_)) => Verdict::Drop(Dropped::Unknown),
             Err(DatagramError::Malformed(_)) => Verdict::Drop(Dropped::Malformed),
         }
@@ -122,8 +140,8 @@ mod tests {
         let t0 = Instant::now();
         let mut gate = DatagramGate::new(LIMIT, t0);
         gate.open();
-        // ["pos", 1, 2]
-        let unknown = [0x93, 0xa3, b'p', b'o', b's', 0x01, 0x02];
+        // ["jump", 1, 2]
+        let unknown = [0x93, 0xa4, b'j', b'u', b'm', b'p', 0x01, 0x02];
         assert_eq!(
             gate.on_datagram(&unknown, t0),
             Verdict::Drop(Dropped::Unknown)

@@ -23,6 +23,12 @@ pub struct WsConfig {
     pub rate_per_second: f64,
     /// Requests a session may send back to back.
     pub rate_burst: f64,
+    /// Sustained avatar inputs (`pos`, `room.ack` frames) per second per session. They have
+    /// their own bucket: a client moving at 20 Hz and acknowledging every snapshot must not eat
+    /// the budget of its chat requests.
+    pub input_rate_per_second: f64,
+    /// Avatar inputs a session may send back to back.
+    pub input_rate_burst: f64,
     /// The WebSocket read buffer per connection. Every connection pays it in memory, so it is
     /// small: client frames are small, and a large frame is read in several calls.
     pub read_buffer_bytes: usize,
@@ -45,6 +51,8 @@ impl Default for WsConfig {
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             rate_per_second: 50.0,
             rate_burst: 200.0,
+            input_rate_per_second: 60.0,
+            input_rate_burst: 120.0,
             read_buffer_bytes: 2 * 1024,
             write_buffer_bytes: 8 * 1024,
             max_write_buffer_bytes: 1024 * 1024,
@@ -71,6 +79,13 @@ impl WsConfig {
         RateLimit {
             per_second: self.rate_per_second.max(0.0),
             burst: self.rate_burst.max(1.0),
+        }
+    }
+
+    pub fn input_rate_limit(&self) -> RateLimit {
+        RateLimit {
+            per_second: self.input_rate_per_second.max(0.0),
+            burst: self.input_rate_burst.max(1.0),
         }
     }
 

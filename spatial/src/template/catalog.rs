@@ -30,7 +30,7 @@ pub fn builtin_templates() -> Result<Vec<RoomTemplate>, TemplateError> {
 
 /// Templates by name: what `GET /api/v1/rooms/templates` lists and what room creation resolves
 /// a template name against.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TemplateCatalog {
     templates: BTreeMap<String, Arc<RoomTemplate>>,
 }

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChannelId, MessageId};
+use crate::ids::{ChannelId, MessageId, RoomId};
 
 /// A client → server frame: a MessagePack map whose `t` field names the variant.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "t")]
 pub enum ClientFrame {
     /// Must be the first frame of a session: authenticates and optionally resumes channels.
@@ -94,11 +94,39 @@ pub enum ClientFrame {
     /// The user has read the channel up to and including `seq`.
     #[serde(rename = "read")]
     Read { rid: u32, ch: ChannelId, seq: i64 },
+    /// Enter a virtual room (leaving any other). The `ok` reply carries the room, the caller's
+    /// avatar and a first full snapshot.
+    #[serde(rename = "room.join")]
+    RoomJoin { rid: u32, room: RoomId },
+    /// Leave the current room.
+    #[serde(rename = "room.leave")]
+    RoomLeave { rid: u32 },
+    /// Move the caller's avatar onto a seat or spawn point (`ok` = queued for the next tick).
+    #[serde(rename = "room.teleport")]
+    RoomTeleport { rid: u32, to: [f32; 3] },
+    /// The avatar's pose, many times a second. Never answered with `ok`; refused ones get `err`.
+    #[serde(rename = "pos")]
+    Pos {
+        rid: u32,
+        /// Position, metres.
+        p: [f32; 3],
+        /// Facing, radians.
+        yaw: f32,
+        /// Velocity, metres per second (zero when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        v: Option<[f32; 3]>,
+        /// Acknowledges the snapshot of this tick (as `room.ack` does).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ack: Option<u64>,
+    },
+    /// The client holds every part of the snapshot of `tick`. Never answered with `ok`.
+    #[serde(rename = "room.ack")]
+    RoomAck { rid: u32, tick: u64 },
 }
 
 impl ClientFrame {
     /// Every wire tag (`t`) of a client frame, in specification order.
-    pub const KINDS: [&'static str; 12] = [
+    pub const KINDS: [&'static str; 17] = [
         "hello",
         "ping",
         "auth.refresh",
@@ -111,6 +139,11 @@ impl ClientFrame {
         "history",
         "typing",
         "read",
+        "room.join",
+        "room.leave",
+        "room.teleport",
+        "pos",
+        "room.ack",
     ];
 
     /// The request id the reply must echo.
@@ -127,7 +160,12 @@ impl ClientFrame {
             | ClientFrame::React { rid, .. }
             | ClientFrame::History { rid, .. }
             | ClientFrame::Typing { rid, .. }
-            | ClientFrame::Read { rid, .. } => *rid,
+            | ClientFrame::Read { rid, .. }
+            | ClientFrame::RoomJoin { rid, .. }
+            | ClientFrame::RoomLeave { rid }
+            | ClientFrame::RoomTeleport { rid, .. }
+            | ClientFrame::Pos { rid, .. }
+            | ClientFrame::RoomAck { rid, .. } => *rid,
         }
     }
 
@@ -146,15 +184,32 @@ impl ClientFrame {
             ClientFrame::History { .. } => "history",
             ClientFrame::Typing { .. } => "typing",
             ClientFrame::Read { .. } => "read",
+            ClientFrame::RoomJoin { .. } => "room.join",
+            ClientFrame::RoomLeave { .. } => "room.leave",
+            ClientFrame::RoomTeleport { .. } => "room.teleport",
+            ClientFrame::Pos { .. } => "pos",
+            ClientFrame::RoomAck { .. } => "room.ack",
         }
     }
 
-    /// The channel this request is about, if any (`hello`, `ping`, `auth.refresh` have none).
+    /// Whether this frame is answered only when refused (`pos`, `room.ack`: high-rate state that
+    /// an `ok` per frame would double).
+    pub fn is_unacknowledged(&self) -> bool {
+        matches!(self, ClientFrame::Pos { .. } | ClientFrame::RoomAck { .. })
+    }
+
+    /// The channel this request is about, if any (`hello`, `ping`, `auth.refresh` and the room
+    /// frames have none).
     pub fn channel(&self) -> Option<ChannelId> {
         match self {
             ClientFrame::Hello { .. }
             | ClientFrame::Ping { .. }
-            | ClientFrame::AuthRefresh { .. } => None,
+            | ClientFrame::AuthRefresh { .. }
+            | ClientFrame::RoomJoin { .. }
+            | ClientFrame::RoomLeave { .. }
+            | ClientFrame::RoomTeleport { .. }
+            | ClientFrame::Pos { .. }
+            | ClientFrame::RoomAck { .. } => None,
             ClientFrame::Sub { ch, .. }
             | ClientFrame::Unsub { ch, .. }
             | ClientFrame::MsgSend { ch, .. }

@@ -323,7 +323,7 @@ mod tests {
 
     #[test]
     fn an_unknown_push_type_reads_as_unknown() {
-        let bytes = raw(&json!({"t": "room.snapshot", "room": "x"}));
+        let bytes = raw(&json!({"t": "hologram.frame", "room": "x"}));
         assert_eq!(
             FrameCodec::default().decode_server(&bytes).unwrap(),
             ServerFrame::Unknown

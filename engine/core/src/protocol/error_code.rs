@@ -38,6 +38,11 @@ pub enum ErrorCode {
     Timeout,
     /// The server is shutting down; reconnect (to another node) and resume.
     ShuttingDown,
+    /// The room is at its capacity; try again later.
+    RoomFull,
+    /// A room frame (`pos`, `room.ack`, `room.leave`, `room.teleport`) arrived while the session
+    /// is in no room; `room.join` first.
+    NotInRoom,
     /// A bug or an unavailable dependency on the server side.
     Internal,
     /// A code this build does not know (sent by a newer peer). Never sent by this build.
@@ -46,7 +51,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code this build knows, in documentation order (without [`ErrorCode::Unknown`]).
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::BadFrame,
         ErrorCode::TooLarge,
         ErrorCode::Unauthorized,
@@ -59,6 +64,8 @@ impl ErrorCode {
         ErrorCode::SlowConsumer,
         ErrorCode::Timeout,
         ErrorCode::ShuttingDown,
+        ErrorCode::RoomFull,
+        ErrorCode::NotInRoom,
         ErrorCode::Internal,
     ];
 
@@ -77,6 +84,8 @@ impl ErrorCode {
             ErrorCode::SlowConsumer => "slow_consumer",
             ErrorCode::Timeout => "timeout",
             ErrorCode::ShuttingDown => "shutting_down",
+            ErrorCode::RoomFull => "room_full",
+            ErrorCode::NotInRoom => "not_in_room",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
         }

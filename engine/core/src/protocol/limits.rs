@@ -29,6 +29,9 @@ pub const MAX_NONCE_BYTES: usize = 128;
 pub const MAX_HISTORY_LIMIT: u32 = 200;
 /// Page size the server uses when `history` has no `limit`.
 pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
+/// Largest magnitude of a coordinate (metres) or velocity component (metres per second) in
+/// `pos` and `room.teleport`; rooms are at most 10 km across, so anything beyond is garbage.
+pub const MAX_ROOM_COORDINATE: u32 = 100_000;
 
 /// A well-formed frame whose values break a protocol rule. Answered with `invalid`.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -49,6 +52,8 @@ pub enum LimitError {
         len: usize,
         max: usize,
     },
+    #[error("`{field}` must be finite numbers of magnitude at most {max}")]
+    NotFinite { field: &'static str, max: u32 },
     #[error("`{field}` is {value}; it must be between {min} and {max}")]
     OutOfRange {
         field: &'static str,
@@ -119,6 +124,18 @@ impl ClientFrame {
                 }
             }
             ClientFrame::Read { seq, .. } => check_seq("seq", *seq),
+            ClientFrame::Pos { p, yaw, v, .. } => {
+                check_coordinates("p", p)?;
+                check_coordinates("yaw", &[*yaw])?;
+                match v {
+                    Some(v) => check_coordinates("v", v),
+                    None => Ok(()),
+                }
+            }
+            ClientFrame::RoomTeleport { to, .. } => check_coordinates("to", to),
+            ClientFrame::RoomJoin { .. }
+            | ClientFrame::RoomLeave { .. }
+            | ClientFrame::RoomAck { .. } => Ok(()),
             ClientFrame::Ping { .. }
             | ClientFrame::Sub { .. }
             | ClientFrame::Unsub { .. }
@@ -167,6 +184,21 @@ fn check_bytes(field: &'static str, value: &str, max: usize) -> Result<(), Limit
         });
     }
     Ok(())
+}
+
+/// Positions, facings and velocities must be real numbers of a plausible size.
+fn check_coordinates(field: &'static str, values: &[f32]) -> Result<(), LimitError> {
+    if values
+        .iter()
+        .all(|v| v.is_finite() && v.abs() <= MAX_ROOM_COORDINATE as f32)
+    {
+        Ok(())
+    } else {
+        Err(LimitError::NotFinite {
+            field,
+            max: MAX_ROOM_COORDINATE,
+        })
+    }
 }
 
 /// Sequence numbers start at 1; 0 means "nothing yet". Negative values are never meaningful.

@@ -14,6 +14,7 @@ pub mod datagram;
 pub mod error_code;
 mod history;
 pub mod limits;
+pub mod room;
 pub mod server;
 
 pub use client::ClientFrame;
@@ -21,6 +22,10 @@ pub use codec::{DecodeError, EncodeError, FrameCodec};
 pub use datagram::{Datagram, DatagramError};
 pub use error_code::ErrorCode;
 pub use limits::{DEFAULT_MAX_FRAME_BYTES, LimitError};
+pub use room::{
+    AudioParams, RoomClosedReason, RoomEventKind, RoomInfo, RoomJoined, RoomLayout, SnapshotData,
+    SourceGain, Spot, ZoneInfo,
+};
 pub use server::{
     HistoryMessage, HistoryPage, MsgSent, OkResult, PresenceStatus, ServerFrame, SubOk,
 };

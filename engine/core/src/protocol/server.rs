@@ -8,11 +8,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChannelId, MessageId, SessionId, UserId};
+use crate::ids::{ChannelId, MessageId, RoomId, SessionId, UserId};
 use crate::protocol::error_code::ErrorCode;
+use crate::protocol::room::{
+    RoomClosedReason, RoomEventKind, RoomJoined, SnapshotData, SourceGain,
+};
 
 /// A server → client frame: a MessagePack map whose `t` field names the variant.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "t")]
 pub enum ServerFrame {
     /// Reply to `hello`: the session is authenticated.
@@ -117,6 +120,42 @@ pub enum ServerFrame {
         user: UserId,
         status: PresenceStatus,
     },
+    /// Push (droppable): one part of the receiver's room snapshot (layout in `docs/spatial.md`).
+    #[serde(rename = "room.snapshot")]
+    RoomSnapshot { data: SnapshotData },
+    /// Push: the listener's gains of sources that changed beyond the threshold (0 = silent).
+    #[serde(rename = "room.gains")]
+    RoomGains {
+        room: RoomId,
+        tick: u64,
+        gains: Vec<SourceGain>,
+    },
+    /// Push: something happened in the receiver's room.
+    #[serde(rename = "room.event")]
+    RoomEvent {
+        room: RoomId,
+        kind: RoomEventKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        avatar: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<UserId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seat: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<RoomClosedReason>,
+    },
+    /// Push: the receiver's last input was corrected; this is where its avatar really is.
+    #[serde(rename = "room.correction")]
+    RoomCorrection {
+        room: RoomId,
+        tick: u64,
+        /// `non_finite`, `speed_clamped`, `out_of_bounds`, `too_fast`, `teleport_refused`,
+        /// `seat_taken`.
+        reasons: Vec<String>,
+        p: [f32; 3],
+        yaw: f32,
+        v: [f32; 3],
+    },
     /// The server is about to close this session, and why.
     #[serde(rename = "bye")]
     Bye { code: ErrorCode, message: String },
@@ -131,7 +170,7 @@ pub enum ServerFrame {
 /// Each shape is recognised by its fields (no extra tag on the wire), most specific first;
 /// `Done` matches anything, so a result shape added by a newer server reads as `Done` in an older
 /// client instead of failing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum OkResult {
     /// Reply to `history`.
@@ -140,6 +179,8 @@ pub enum OkResult {
     Sent(MsgSent),
     /// Reply to `sub`.
     Subscribed(SubOk),
+    /// Reply to `room.join`.
+    RoomJoined(Box<RoomJoined>),
     /// Reply to every other request: success, nothing to return.
     Done {},
 }
@@ -204,7 +245,7 @@ pub enum PresenceStatus {
 
 impl ServerFrame {
     /// Every wire tag (`t`) a server sends, in specification order (without `unknown`).
-    pub const KINDS: [&'static str; 13] = [
+    pub const KINDS: [&'static str; 17] = [
         "welcome",
         "pong",
         "ok",
@@ -217,6 +258,10 @@ impl ServerFrame {
         "typing",
         "read",
         "presence",
+        "room.snapshot",
+        "room.gains",
+        "room.event",
+        "room.correction",
         "bye",
     ];
 
@@ -249,11 +294,15 @@ impl ServerFrame {
     }
 
     /// Whether this frame may be dropped or coalesced when a session's outbound queue is full
-    /// (typing, presence and read receipts are soon superseded); every other frame is reliable.
+    /// (typing, presence, read receipts and room snapshots are soon superseded); every other
+    /// frame is reliable.
     pub fn is_droppable(&self) -> bool {
         matches!(
             self,
-            ServerFrame::Typing { .. } | ServerFrame::Presence { .. } | ServerFrame::Read { .. }
+            ServerFrame::Typing { .. }
+                | ServerFrame::Presence { .. }
+                | ServerFrame::Read { .. }
+                | ServerFrame::RoomSnapshot { .. }
         )
     }
 
@@ -272,6 +321,10 @@ impl ServerFrame {
             ServerFrame::Typing { .. } => "typing",
             ServerFrame::Read { .. } => "read",
             ServerFrame::Presence { .. } => "presence",
+            ServerFrame::RoomSnapshot { .. } => "room.snapshot",
+            ServerFrame::RoomGains { .. } => "room.gains",
+            ServerFrame::RoomEvent { .. } => "room.event",
+            ServerFrame::RoomCorrection { .. } => "room.correction",
             ServerFrame::Bye { .. } => "bye",
             ServerFrame::Unknown => "unknown",
         }
