@@ -443,7 +443,7 @@ impl RoomsState {
         let Some(seat) = tables.seats.get_mut(&client) else {
             return;
         };
-        if !seat.session.as_ref().is_some_and(|s| s.id == session) {
+        if seat.session.as_ref().is_none_or(|s| s.id != session) {
             return;
         }
         seat.session = None;
@@ -475,7 +475,7 @@ impl RoomsState {
     fn close(&mut self, org: OrgId, room: RoomId, reason: RoomClosedReason) {
         let ctx = self.ctx.clone();
         let mut tables = ctx.rooms.registry.lock();
-        if !tables.rooms.get(&room).is_some_and(|live| live.org == org) {
+        if tables.rooms.get(&room).is_none_or(|live| live.org != org) {
             return;
         }
         tables.rooms.remove(&room);

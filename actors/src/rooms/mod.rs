@@ -7,7 +7,7 @@
 //! - [`input`]: `pos`, `room.ack` and `room.teleport`, which go straight to the simulation.
 //! - [`templates`]: a room row's template (catalog name, overrides, custom data, files).
 //! - [`layout`]: the room description `room.join` returns.
-//! - [`config`]: [`RoomsConfig`].
+//! - [`config`]: the rooms' settings, [`RoomsConfig`].
 
 pub mod actor;
 pub mod config;

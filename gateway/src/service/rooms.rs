@@ -164,7 +164,7 @@ pub async fn update(
     let update = RoomUpdate {
         name,
         capacity,
-        template: template_changed.then(|| (template, data)),
+        template: template_changed.then_some((template, data)),
         channel_id: changes.channel_id,
         at: clock::now(),
     };
