@@ -64,9 +64,9 @@ async fn unknown_and_malformed_datagrams_are_counted_and_dropped() {
 
     let unknown_before = dropped("unknown");
     let malformed_before = dropped("malformed");
-    // ["pos", 1, 2]: a type this build does not know.
+    // ["jump", 1, 2]: a type this build does not know.
     wt.conn
-        .send_datagram([0x93, 0xa3, b'p', b'o', b's', 0x01, 0x02])
+        .send_datagram([0x93, 0xa4, b'j', b'u', b'm', b'p', 0x01, 0x02])
         .unwrap();
     wt.conn.send_datagram(b"not msgpack at all").unwrap();
     wt.send_datagram(Datagram::Echo { n: 3 });
