@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use atrium_persistence::store::Store;
 
+use crate::ai::LlmHub;
 use crate::channel::directory::ChannelDirectory;
 use crate::committer::MessageCommitter;
 use crate::config::RealtimeConfig;
@@ -41,6 +42,8 @@ pub struct Context {
     pub channels: ChannelDirectory,
     pub sessions: SessionRegistry,
     pub lifecycle: tokio::sync::watch::Sender<Lifecycle>,
+    /// Providers, models and the live generations (`llm.*`).
+    pub ai: Arc<LlmHub>,
 }
 
 impl Context {

@@ -4,7 +4,8 @@
 //! RootSupervisor
 //! ├── PresenceActor
 //! ├── ChannelSupervisor ── ChannelActor (one per active channel)
-//! └── SessionSupervisor ── SessionActor (one per connection)
+//! ├── SessionSupervisor ── SessionActor (one per connection)
+//! └── LlmSupervisor ── LlmStreamActor (one per generation)
 //! ```
 //!
 //! It restarts a failed child within the restart budget. The routing tables live in the shared
@@ -19,6 +20,7 @@ use std::time::Instant;
 
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SpawnErr, SupervisionEvent};
 
+use crate::ai::supervisor::LlmSupervisor;
 use crate::channel::supervisor::ChannelSupervisor;
 use crate::context::Context;
 use crate::presence::PresenceActor;
@@ -31,6 +33,7 @@ pub enum Child {
     Presence,
     Channels,
     Sessions,
+    Llm,
 }
 
 pub struct RootSupervisor;
@@ -63,6 +66,10 @@ async fn spawn_child(
                 .0
                 .get_cell()
         }
+        Child::Llm => LlmSupervisor::spawn_linked(None, LlmSupervisor, ctx.clone(), root)
+            .await?
+            .0
+            .get_cell(),
     })
 }
 
@@ -78,7 +85,12 @@ impl Actor for RootSupervisor {
     ) -> Result<RootState, ActorProcessingErr> {
         let mut children = HashMap::new();
         // Presence first: sessions register with it as they start.
-        for child in [Child::Presence, Child::Channels, Child::Sessions] {
+        for child in [
+            Child::Presence,
+            Child::Channels,
+            Child::Sessions,
+            Child::Llm,
+        ] {
             let cell = spawn_child(&ctx, child, myself.get_cell()).await?;
             children.insert(cell.get_id(), child);
         }

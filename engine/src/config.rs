@@ -41,6 +41,9 @@ pub struct Config {
     /// The WebTransport listener (UDP, `/wt`): address, certificate, QUIC timers, datagram rate.
     /// Session rules are those of `[ws]`.
     pub webtransport: atrium_gateway::webtransport::WtConfig,
+    /// AI assistants: providers, models, keys (`ATRIUM_LLM__KEYS__<PROVIDER>`), the encryption
+    /// key for stored keys, timeouts, the local bot, stream limits. See docs/llm.md.
+    pub llm: atrium_actors::llm::LlmConfig,
 }
 
 impl Default for Config {
@@ -56,6 +59,7 @@ impl Default for Config {
             ws: atrium_gateway::ws::WsConfig::default(),
             realtime: Default::default(),
             webtransport: atrium_gateway::webtransport::WtConfig::default(),
+            llm: atrium_actors::llm::LlmConfig::default(),
         }
     }
 }
@@ -71,6 +75,7 @@ const ENV_KEYS: &[&str] = &[
     "ws",
     "realtime",
     "webtransport",
+    "llm",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers alone.
@@ -125,6 +130,7 @@ pub fn render_masked(config: &Config) -> anyhow::Result<String> {
     if shown.http.jwt_secret.is_some() {
         shown.http.jwt_secret = Some("********".to_owned());
     }
+    shown.llm = shown.llm.masked();
     Ok(toml::to_string_pretty(&shown)?)
 }
 
@@ -171,6 +177,8 @@ mod tests {
             )?;
             jail.set_env("ATRIUM_DATABASE_URL", "postgres://u:secret@db/atrium");
             jail.set_env("ATRIUM_TEST_DATABASE_URL", "ignored");
+            jail.set_env("ATRIUM_LLM__KEYS__OPENAI", "sk-secret-from-env");
+            jail.set_env("ATRIUM_LLM__STREAMS__MAX_PER_USER", "7");
             let flags = FlagOverrides {
                 http_addr: Some("127.0.0.1:9100".parse().unwrap()),
                 ..Default::default()
@@ -186,6 +194,11 @@ mod tests {
                 crate::telemetry::LogFormat::Json,
                 "file beats default"
             );
+            assert_eq!(
+                c.llm.keys.get("openai").map(|k| k.expose()),
+                Some("sk-secret-from-env")
+            );
+            assert_eq!(c.llm.streams.max_per_user, 7);
             let shown = render_masked(&c).unwrap();
             assert!(!shown.contains("secret"), "{shown}");
             Ok(())

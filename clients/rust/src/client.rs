@@ -5,8 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use atrium_core::ids::{ChannelId, MessageId};
+use atrium_core::ai::Temperature;
+use atrium_core::ids::{ChannelId, ConversationId, MessageId, StreamId};
 use atrium_core::protocol::{ClientFrame, FrameCodec, HistoryPage, MsgSent, OkResult, ServerFrame};
+
+use crate::llm::LlmOptions;
 
 use crate::config::ClientConfig;
 use crate::connection::{self, HELLO_RID};
@@ -252,6 +255,45 @@ impl Client {
             } => Ok(page),
             other => Err(unexpected(&other)),
         }
+    }
+
+    /// Asks the conversation's assistant; returns the generation's stream id once the server
+    /// accepted it (`llm.*` pushes follow as [`crate::Event::Push`]; see [`crate::LlmPush`]).
+    pub async fn llm_start(
+        &self,
+        conversation: ConversationId,
+        content: &str,
+        options: LlmOptions,
+    ) -> Result<StreamId, ClientError> {
+        let temperature = options
+            .temperature
+            .map(|t| {
+                Temperature::new(t).map_err(|e| ClientError::Protocol(format!("temperature: {e}")))
+            })
+            .transpose()?;
+        let reply = self
+            .request(|rid| ClientFrame::LlmStart {
+                rid,
+                conversation,
+                content: content.to_owned(),
+                model: options.model,
+                temperature,
+                system: options.system,
+            })
+            .await?;
+        match reply {
+            ServerFrame::Ok {
+                result: OkResult::LlmStarted(ok),
+                ..
+            } => Ok(ok.stream),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Stops a running generation (what was streamed is kept).
+    pub async fn llm_cancel(&self, stream: StreamId) -> Result<(), ClientError> {
+        self.request_ok(|rid| ClientFrame::LlmCancel { rid, stream })
+            .await
     }
 
     pub async fn ping(&self) -> Result<(), ClientError> {

@@ -11,10 +11,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use atrium_core::ids::{ChannelId, MessageId, SessionId, UserId};
+use atrium_core::ai::Temperature;
+use atrium_core::ids::{ChannelId, ConversationId, MessageId, SessionId, StreamId, UserId};
 use atrium_core::protocol::{
-    ClientFrame, Datagram, ErrorCode, FrameCodec, HistoryMessage, HistoryPage, MsgSent, OkResult,
-    PresenceStatus, ServerFrame,
+    ClientFrame, Datagram, ErrorCode, FrameCodec, HistoryMessage, HistoryPage, LlmStartOk,
+    LlmUsage, MsgSent, OkResult, PresenceStatus, ServerFrame,
 };
 use serde::Serialize;
 
@@ -171,6 +172,12 @@ fn m41() -> MessageId {
 fn m42() -> MessageId {
     id("01968f2a-5c00-7000-8000-000000000e42")
 }
+fn conversation() -> ConversationId {
+    id("01968f2a-5c00-7000-8000-0000000000c7")
+}
+fn stream() -> StreamId {
+    id("01968f2a-5c00-7000-8000-0000000005e1")
+}
 fn session() -> SessionId {
     id("01968f2a-5c00-7000-8000-000000000501")
 }
@@ -232,6 +239,18 @@ fn client_examples() -> Vec<ClientFrame> {
             rid: 13,
             ch: ch(),
             seq: 42,
+        },
+        ClientFrame::LlmStart {
+            rid: 14,
+            conversation: conversation(),
+            content: "Wie spät ist es?".into(),
+            model: Some("local".into()),
+            temperature: Some(Temperature::new(0.5).unwrap()),
+            system: None,
+        },
+        ClientFrame::LlmCancel {
+            rid: 15,
+            stream: stream(),
         },
     ]
 }
@@ -336,6 +355,39 @@ fn server_examples() -> Vec<ServerFrame> {
             user: bob(),
             status: PresenceStatus::Online,
         },
+        ServerFrame::Ok {
+            rid: 14,
+            result: OkResult::LlmStarted(LlmStartOk { stream: stream() }),
+        },
+        ServerFrame::LlmStarted {
+            stream: stream(),
+            conversation: conversation(),
+            model: "local".into(),
+        },
+        ServerFrame::LlmDelta {
+            stream: stream(),
+            seq: 1,
+            text: "Es ist 14:05 ".into(),
+        },
+        ServerFrame::LlmDone {
+            stream: stream(),
+            usage: LlmUsage {
+                input_tokens: 4,
+                output_tokens: 9,
+            },
+            cost: 0,
+            model: "local".into(),
+        },
+        ServerFrame::LlmError {
+            stream: stream(),
+            code: "provider_timeout".into(),
+            message: "provider timed out (idle)".into(),
+        },
+        ServerFrame::err(
+            Some(14),
+            ErrorCode::BudgetExceeded,
+            "your tokens budget for this month is used up",
+        ),
         ServerFrame::Bye {
             code: ErrorCode::SlowConsumer,
             message: "outbound queue full; reconnect and resume".into(),

@@ -28,7 +28,8 @@ pub fn routes() -> Router<AppState> {
         (name = "channels", description = "Channels and members"),
         (name = "messages", description = "History and search"),
         (name = "realtime", description = "Live connections and presence"),
-        (name = "admin", description = "Audit log"),
+        (name = "ai", description = "Conversations, assistants, prompt templates, models"),
+        (name = "admin", description = "Audit log, models, providers, usage, budgets, stats"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]
@@ -62,6 +63,8 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
         .merge_from(super::presence::PresenceApi::openapi())
         .merge_from(crate::ws::WsApi::openapi())
         .merge_from(super::webtransport::WebTransportApi::openapi())
+        .merge_from(super::ai::AiApi::openapi())
+        .merge_from(super::ai_admin::AiAdminApi::openapi())
         .merge_from(super::audit::AuditApi::openapi())
         .merge_from(super::health::HealthApi::openapi())
         .merge_from(super::metrics::MetricsApi::openapi())

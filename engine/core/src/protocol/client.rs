@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChannelId, MessageId};
+use crate::ai::Temperature;
+use crate::ids::{ChannelId, ConversationId, MessageId, StreamId};
 
 /// A client → server frame: a MessagePack map whose `t` field names the variant.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,11 +95,31 @@ pub enum ClientFrame {
     /// The user has read the channel up to and including `seq`.
     #[serde(rename = "read")]
     Read { rid: u32, ch: ChannelId, seq: i64 },
+    /// Ask the conversation's assistant: stores `content` as a user message and starts a
+    /// generation; the `ok` reply carries its `stream` id, then `llm.*` pushes follow.
+    #[serde(rename = "llm.start")]
+    LlmStart {
+        rid: u32,
+        conversation: ConversationId,
+        content: String,
+        /// Overrides the conversation's, the assistant's and the default model.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        /// Overrides the conversation's, the assistant's and the model's temperature.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        temperature: Option<Temperature>,
+        /// Overrides the conversation's and the assistant's system prompt for this request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        system: Option<String>,
+    },
+    /// Stop a running generation; what was streamed so far is kept.
+    #[serde(rename = "llm.cancel")]
+    LlmCancel { rid: u32, stream: StreamId },
 }
 
 impl ClientFrame {
     /// Every wire tag (`t`) of a client frame, in specification order.
-    pub const KINDS: [&'static str; 12] = [
+    pub const KINDS: [&'static str; 14] = [
         "hello",
         "ping",
         "auth.refresh",
@@ -111,6 +132,8 @@ impl ClientFrame {
         "history",
         "typing",
         "read",
+        "llm.start",
+        "llm.cancel",
     ];
 
     /// The request id the reply must echo.
@@ -127,7 +150,9 @@ impl ClientFrame {
             | ClientFrame::React { rid, .. }
             | ClientFrame::History { rid, .. }
             | ClientFrame::Typing { rid, .. }
-            | ClientFrame::Read { rid, .. } => *rid,
+            | ClientFrame::Read { rid, .. }
+            | ClientFrame::LlmStart { rid, .. }
+            | ClientFrame::LlmCancel { rid, .. } => *rid,
         }
     }
 
@@ -146,15 +171,20 @@ impl ClientFrame {
             ClientFrame::History { .. } => "history",
             ClientFrame::Typing { .. } => "typing",
             ClientFrame::Read { .. } => "read",
+            ClientFrame::LlmStart { .. } => "llm.start",
+            ClientFrame::LlmCancel { .. } => "llm.cancel",
         }
     }
 
-    /// The channel this request is about, if any (`hello`, `ping`, `auth.refresh` have none).
+    /// The channel this request is about, if any (`hello`, `ping`, `auth.refresh` and the `llm.*`
+    /// requests have none).
     pub fn channel(&self) -> Option<ChannelId> {
         match self {
             ClientFrame::Hello { .. }
             | ClientFrame::Ping { .. }
-            | ClientFrame::AuthRefresh { .. } => None,
+            | ClientFrame::AuthRefresh { .. }
+            | ClientFrame::LlmStart { .. }
+            | ClientFrame::LlmCancel { .. } => None,
             ClientFrame::Sub { ch, .. }
             | ClientFrame::Unsub { ch, .. }
             | ClientFrame::MsgSend { ch, .. }

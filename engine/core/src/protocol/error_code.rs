@@ -40,13 +40,15 @@ pub enum ErrorCode {
     ShuttingDown,
     /// A bug or an unavailable dependency on the server side.
     Internal,
+    /// The user's or the organization's AI budget for the current period is used up.
+    BudgetExceeded,
     /// A code this build does not know (sent by a newer peer). Never sent by this build.
     Unknown,
 }
 
 impl ErrorCode {
     /// Every code this build knows, in documentation order (without [`ErrorCode::Unknown`]).
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::BadFrame,
         ErrorCode::TooLarge,
         ErrorCode::Unauthorized,
@@ -60,6 +62,7 @@ impl ErrorCode {
         ErrorCode::Timeout,
         ErrorCode::ShuttingDown,
         ErrorCode::Internal,
+        ErrorCode::BudgetExceeded,
     ];
 
     /// The wire name.
@@ -78,6 +81,7 @@ impl ErrorCode {
             ErrorCode::Timeout => "timeout",
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::Internal => "internal",
+            ErrorCode::BudgetExceeded => "budget_exceeded",
             ErrorCode::Unknown => "unknown",
         }
     }

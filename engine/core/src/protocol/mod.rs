@@ -22,7 +22,8 @@ pub use datagram::{Datagram, DatagramError};
 pub use error_code::ErrorCode;
 pub use limits::{DEFAULT_MAX_FRAME_BYTES, LimitError};
 pub use server::{
-    HistoryMessage, HistoryPage, MsgSent, OkResult, PresenceStatus, ServerFrame, SubOk,
+    HistoryMessage, HistoryPage, LlmStartOk, LlmUsage, MsgSent, OkResult, PresenceStatus,
+    ServerFrame, SubOk,
 };
 
 /// The WebSocket subprotocol (`Sec-WebSocket-Protocol`) that selects this protocol version.
