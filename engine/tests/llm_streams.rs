@@ -40,7 +40,7 @@ async fn usage_records(node: &TestNode, token: &str) -> Vec<Value> {
     page["items"].as_array().unwrap().clone()
 }
 
-fn for_stream<'a>(records: &'a [Value], stream: StreamId) -> Vec<&'a Value> {
+fn for_stream(records: &[Value], stream: StreamId) -> Vec<&Value> {
     let id = stream.to_string();
     let mut found: Vec<&Value> = records
         .iter()

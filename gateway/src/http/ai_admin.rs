@@ -624,6 +624,7 @@ pub struct StatsView {
     pub conversation_messages: u64,
     pub assistants: u64,
     pub templates: u64,
+    pub tickets: u64,
     /// On this node right now (absent without the realtime core).
     pub live_sessions: Option<usize>,
     pub live_channels: Option<usize>,
@@ -651,6 +652,7 @@ pub async fn stats(
         conversation_messages: s.conversation_messages,
         assistants: s.assistants,
         templates: s.templates,
+        tickets: s.tickets,
         live_sessions: live.map(|(l, _)| l.sessions),
         live_channels: live.map(|(l, _)| l.channels),
         live_generations: live.map(|(_, g)| g),
