@@ -303,7 +303,10 @@ async fn a_failure_after_deltas_ends_with_the_partial_answer_and_no_fallback() {
 #[tokio::test]
 async fn budgets_refuse_requests_over_the_limit() {
     let mock = Mock::start().await;
-    let node = TestNode::start(mock_llm(&mock)).await;
+    // No auto-title here: its usage would count against the budget at a time of its choosing.
+    let mut llm = mock_llm(&mock);
+    llm.streams.auto_title = false;
+    let node = TestNode::start(llm).await;
     let admin = node.register("root").await;
     let bob = node.register("bob").await;
     let (status, budget) = node
