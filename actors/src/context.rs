@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use atrium_persistence::store::Store;
 
+use crate::ai::LlmHub;
 use crate::channel::directory::ChannelDirectory;
 use crate::committer::MessageCommitter;
 use crate::config::RealtimeConfig;
@@ -44,6 +45,8 @@ pub struct Context {
     /// The rooms actor and who is in which room.
     pub rooms: RoomsContext,
     pub lifecycle: tokio::sync::watch::Sender<Lifecycle>,
+    /// Providers, models and the live generations (`llm.*`).
+    pub ai: Arc<LlmHub>,
 }
 
 impl Context {

@@ -9,6 +9,7 @@
 //! [`SessionOutbox`]. `docs/architecture.md` describes the tree, the queues, and how ordering,
 //! durability and resume work.
 
+pub mod ai;
 pub mod channel;
 pub mod committer;
 pub mod config;

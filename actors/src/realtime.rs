@@ -78,7 +78,12 @@ impl Realtime {
         committer: Arc<dyn MessageCommitter>,
         config: RealtimeConfig,
     ) -> Result<Self, RealtimeError> {
+        let ai = Arc::new(crate::ai::LlmHub::new(store.clone()));
+        if let Err(error) = ai.reload().await {
+            tracing::warn!(%error, "LLM catalog not loaded from the store; the local bot only");
+        }
         let ctx = Arc::new(Context {
+            ai,
             store,
             committer,
             config,
@@ -96,6 +101,12 @@ impl Realtime {
 
     pub fn config(&self) -> &RealtimeConfig {
         &self.ctx.config
+    }
+
+    /// The LLM hub: configure it with the node's `[llm]` section, reload it after the models
+    /// or providers changed, read its catalog.
+    pub fn ai(&self) -> &Arc<crate::ai::LlmHub> {
+        &self.ctx.ai
     }
 
     /// Opens a session for an authenticated connection. The session greets the client

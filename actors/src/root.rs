@@ -5,6 +5,7 @@
 //! ├── PresenceActor
 //! ├── ChannelSupervisor ── ChannelActor (one per active channel)
 //! ├── SessionSupervisor ── SessionActor (one per connection)
+//! ├── LlmSupervisor     ── LlmStreamActor (one per generation)
 //! └── RoomsActor         (owns the SpatialDriver: the room simulation on its own thread)
 //! ```
 //!
@@ -20,6 +21,7 @@ use std::time::Instant;
 
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, SpawnErr, SupervisionEvent};
 
+use crate::ai::supervisor::LlmSupervisor;
 use crate::channel::supervisor::ChannelSupervisor;
 use crate::context::Context;
 use crate::presence::PresenceActor;
@@ -33,6 +35,7 @@ pub enum Child {
     Presence,
     Channels,
     Sessions,
+    Llm,
     /// The rooms actor and its simulation (when rooms are enabled).
     Rooms,
 }
@@ -67,6 +70,10 @@ async fn spawn_child(
                 .0
                 .get_cell()
         }
+        Child::Llm => LlmSupervisor::spawn_linked(None, LlmSupervisor, ctx.clone(), root)
+            .await?
+            .0
+            .get_cell(),
         Child::Rooms => RoomsActor::spawn_linked(None, RoomsActor, ctx.clone(), root)
             .await?
             .0
@@ -86,7 +93,12 @@ impl Actor for RootSupervisor {
     ) -> Result<RootState, ActorProcessingErr> {
         let mut children = HashMap::new();
         // Presence first: sessions register with it as they start.
-        let mut wanted = vec![Child::Presence, Child::Channels, Child::Sessions];
+        let mut wanted = vec![
+            Child::Presence,
+            Child::Channels,
+            Child::Sessions,
+            Child::Llm,
+        ];
         if ctx.config.rooms.enabled {
             wanted.push(Child::Rooms);
         }

@@ -43,6 +43,9 @@ pub struct Config {
     pub webtransport: atrium_gateway::webtransport::WtConfig,
     /// Virtual rooms: tick rate, area of interest, grace period, templates directory, ….
     pub spatial: crate::spatial_settings::SpatialSettings,
+    /// AI assistants: providers, models, keys (`ATRIUM_LLM__KEYS__<PROVIDER>`), the encryption
+    /// key for stored keys, timeouts, the local bot, stream limits. See docs/llm.md.
+    pub llm: atrium_actors::llm::LlmConfig,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             realtime: Default::default(),
             webtransport: atrium_gateway::webtransport::WtConfig::default(),
             spatial: Default::default(),
+            llm: atrium_actors::llm::LlmConfig::default(),
         }
     }
 }
@@ -75,6 +79,7 @@ const ENV_KEYS: &[&str] = &[
     "realtime",
     "webtransport",
     "spatial",
+    "llm",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers alone.
@@ -129,6 +134,7 @@ pub fn render_masked(config: &Config) -> anyhow::Result<String> {
     if shown.http.jwt_secret.is_some() {
         shown.http.jwt_secret = Some("********".to_owned());
     }
+    shown.llm = shown.llm.masked();
     Ok(toml::to_string_pretty(&shown)?)
 }
 
@@ -175,6 +181,8 @@ mod tests {
             )?;
             jail.set_env("ATRIUM_DATABASE_URL", "postgres://u:secret@db/atrium");
             jail.set_env("ATRIUM_TEST_DATABASE_URL", "ignored");
+            jail.set_env("ATRIUM_LLM__KEYS__OPENAI", "sk-secret-from-env");
+            jail.set_env("ATRIUM_LLM__STREAMS__MAX_PER_USER", "7");
             let flags = FlagOverrides {
                 http_addr: Some("127.0.0.1:9100".parse().unwrap()),
                 ..Default::default()
@@ -190,6 +198,11 @@ mod tests {
                 crate::telemetry::LogFormat::Json,
                 "file beats default"
             );
+            assert_eq!(
+                c.llm.keys.get("openai").map(|k| k.expose()),
+                Some("sk-secret-from-env")
+            );
+            assert_eq!(c.llm.streams.max_per_user, 7);
             let shown = render_masked(&c).unwrap();
             assert!(!shown.contains("secret"), "{shown}");
             Ok(())

@@ -31,6 +31,39 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/channels/{id}/messages"),
     ("get", "/api/v1/search"),
     ("get", "/api/v1/admin/audit-log"),
+    ("get", "/api/v1/ai/models"),
+    ("get", "/api/v1/ai/conversations"),
+    ("post", "/api/v1/ai/conversations"),
+    ("get", "/api/v1/ai/conversations/{id}"),
+    ("patch", "/api/v1/ai/conversations/{id}"),
+    ("delete", "/api/v1/ai/conversations/{id}"),
+    ("get", "/api/v1/ai/conversations/{id}/messages"),
+    ("get", "/api/v1/ai/assistants"),
+    ("post", "/api/v1/ai/assistants"),
+    ("get", "/api/v1/ai/assistants/{id}"),
+    ("patch", "/api/v1/ai/assistants/{id}"),
+    ("delete", "/api/v1/ai/assistants/{id}"),
+    ("get", "/api/v1/ai/templates"),
+    ("post", "/api/v1/ai/templates"),
+    ("post", "/api/v1/ai/templates/render"),
+    ("get", "/api/v1/ai/templates/{id}"),
+    ("patch", "/api/v1/ai/templates/{id}"),
+    ("delete", "/api/v1/ai/templates/{id}"),
+    ("post", "/api/v1/ai/templates/{id}/render"),
+    ("get", "/api/v1/admin/models"),
+    ("post", "/api/v1/admin/models"),
+    ("patch", "/api/v1/admin/models/{id}"),
+    ("delete", "/api/v1/admin/models/{id}"),
+    ("get", "/api/v1/admin/providers"),
+    ("put", "/api/v1/admin/providers/{name}"),
+    ("delete", "/api/v1/admin/providers/{name}"),
+    ("post", "/api/v1/admin/providers/{name}/test"),
+    ("get", "/api/v1/admin/usage"),
+    ("get", "/api/v1/admin/usage/records"),
+    ("get", "/api/v1/admin/budgets"),
+    ("put", "/api/v1/admin/budgets"),
+    ("delete", "/api/v1/admin/budgets/{id}"),
+    ("get", "/api/v1/admin/stats"),
     ("get", "/api/v1/presence"),
     ("get", "/ws"),
     ("get", "/api/v1/presence"),
@@ -138,7 +171,8 @@ async fn openapi_lists_every_route_and_every_documented_route_exists() {
     for (method, path) in ROUTES {
         let concrete = path
             .replace("{id}", &uuid::Uuid::now_v7().to_string())
-            .replace("{user_id}", &uuid::Uuid::now_v7().to_string());
+            .replace("{user_id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{name}", "acme");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let body =
             (method != Method::GET && method != Method::DELETE).then(|| serde_json::json!({}));

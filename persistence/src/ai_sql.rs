@@ -468,7 +468,8 @@ macro_rules! impl_ai_store {
                      (SELECT COUNT(*) FROM ai_messages m JOIN ai_conversations c \
                         ON c.id = m.conversation_id WHERE c.org_id = $1) AS conversation_messages, \
                      (SELECT COUNT(*) FROM ai_assistants WHERE org_id = $1) AS assistants, \
-                     (SELECT COUNT(*) FROM ai_prompt_templates WHERE org_id = $1) AS templates",
+                     (SELECT COUNT(*) FROM ai_prompt_templates WHERE org_id = $1) AS templates, \
+                     (SELECT COUNT(*) FROM tickets WHERE org_id = $1) AS tickets",
                 )
                 .bind(org.as_uuid())
                 .bind(true)
@@ -489,6 +490,7 @@ macro_rules! impl_ai_store {
                     conversation_messages: count("conversation_messages")?,
                     assistants: count("assistants")?,
                     templates: count("templates")?,
+                    tickets: count("tickets")?,
                 })
             }
         }

@@ -34,6 +34,7 @@ pub struct OrgStats {
     pub conversation_messages: u64,
     pub assistants: u64,
     pub templates: u64,
+    pub tickets: u64,
 }
 
 /// A window of time for usage queries; `None` ends are open.

@@ -35,7 +35,7 @@
 //! uses_max_completion_tokens = true
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -58,6 +58,11 @@ pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
 /// config sets `max_tokens`.
 pub const DEFAULT_ANTHROPIC_MAX_TOKENS: u32 = 4_096;
 
+/// Default most generations one user may run at once.
+pub const DEFAULT_MAX_STREAMS_PER_USER: usize = 4;
+/// Default number of conversation messages sent to the model as context.
+pub const DEFAULT_CONTEXT_MESSAGES: u32 = 40;
+
 /// The whole LLM configuration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -69,6 +74,35 @@ pub struct LlmConfig {
     pub local_bot: LocalBotConfig,
     pub providers: Vec<ProviderConfig>,
     pub models: Vec<ModelConfig>,
+    /// API keys by provider name, for providers whose entry (or stored account) has none. This
+    /// is how keys come from the environment: `ATRIUM_LLM__KEYS__OPENAI=sk-…`.
+    pub keys: BTreeMap<String, ApiKey>,
+    /// The AES-256-GCM key sealing provider keys in the store: 32 bytes as base64 or 64 hex
+    /// digits (`ATRIUM_LLM__ENCRYPTION_KEY`).
+    pub encryption_key: Option<ApiKey>,
+    pub streams: StreamSettings,
+}
+
+/// Limits of the stream actors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreamSettings {
+    /// Most generations one user may run at once; more are refused with `rate_limited`.
+    pub max_per_user: usize,
+    /// Conversation messages (the newest) sent to the model as context.
+    pub context_messages: u32,
+    /// Title new conversations in the background after their first exchange.
+    pub auto_title: bool,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            max_per_user: DEFAULT_MAX_STREAMS_PER_USER,
+            context_messages: DEFAULT_CONTEXT_MESSAGES,
+            auto_title: true,
+        }
+    }
 }
 
 impl LlmConfig {
@@ -80,6 +114,12 @@ impl LlmConfig {
                 provider.api_key = Some(ApiKey::new(ApiKey::MASK));
             }
         }
+        for key in shown.keys.values_mut() {
+            *key = ApiKey::new(ApiKey::MASK);
+        }
+        if shown.encryption_key.is_some() {
+            shown.encryption_key = Some(ApiKey::new(ApiKey::MASK));
+        }
         shown
     }
 
@@ -90,6 +130,9 @@ impl LlmConfig {
         let t = &self.timeouts;
         if t.connect_ms == 0 || t.first_token_ms == 0 || t.idle_ms == 0 {
             return Err(LlmConfigError::ZeroTimeout);
+        }
+        if self.streams.max_per_user == 0 || self.streams.context_messages == 0 {
+            return Err(LlmConfigError::ZeroStreamLimit);
         }
         let mut providers = HashSet::new();
         for p in &self.providers {
@@ -323,6 +366,15 @@ pub struct ModelConfig {
     /// Models tried in order when this one fails before its first delta.
     #[serde(default)]
     pub fallback: Vec<String>,
+    /// The name users see (defaults to `name`).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Micro-units of currency per million input tokens (`3_000_000` = 3.00 per million).
+    #[serde(default)]
+    pub input_price: i64,
+    /// Micro-units of currency per million output tokens.
+    #[serde(default)]
+    pub output_price: i64,
 }
 
 fn default_true() -> bool {
@@ -343,6 +395,9 @@ impl ModelConfig {
             uses_max_completion_tokens: false,
             max_tokens: None,
             fallback: Vec::new(),
+            display_name: None,
+            input_price: 0,
+            output_price: 0,
         }
     }
 
@@ -404,6 +459,8 @@ pub enum LlmConfigError {
     InvalidBaseUrl { provider: String, reason: String },
     #[error("LLM timeouts must be greater than zero")]
     ZeroTimeout,
+    #[error("llm.streams.max_per_user and context_messages must be greater than zero")]
+    ZeroStreamLimit,
     #[error("the HTTP client could not be built: {0}")]
     HttpClient(String),
 }

@@ -34,7 +34,7 @@ mod sse_driver;
 
 pub use config::{
     ApiKey, LlmConfig, LlmConfigError, LlmTimeouts, LocalBotConfig, ModelConfig, ProviderConfig,
-    ProviderKind,
+    ProviderKind, StreamSettings,
 };
 pub use error::{ProviderError, TimeoutPhase};
 pub use event::{FinishReason, ProviderStream, StreamEvent, TokenUsage};

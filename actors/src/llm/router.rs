@@ -57,6 +57,12 @@ impl ModelRouter {
         let mut providers: HashMap<String, Arc<dyn ChatProvider>> = HashMap::new();
         let mut keyed = HashSet::new();
         for p in &config.providers {
+            // A provider without its own key takes the one named after it in `[llm.keys]`.
+            let mut p = p.clone();
+            if p.api_key.is_none() {
+                p.api_key = config.keys.get(&p.name).cloned();
+            }
+            let p = &p;
             let client = http.clone();
             let t = config.timeouts;
             let adapter: Arc<dyn ChatProvider> = match p.kind {

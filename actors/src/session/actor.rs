@@ -335,8 +335,54 @@ fn route(state: &SessionState, frame: ClientFrame) {
             }
             return;
         }
+        ClientFrame::LlmStart {
+            rid,
+            conversation,
+            content,
+            model,
+            temperature,
+            system,
+        } => {
+            let request = crate::ai::stream::StartRequest {
+                from: requester(state, Some(rid)),
+                org: state.shared.auth().org,
+                conversation,
+                content,
+                overrides: crate::ai::prepare::Overrides {
+                    model,
+                    temperature,
+                    system,
+                },
+            };
+            return crate::ai::directory::start_or_refuse(&state.ctx, request);
+        }
+        ClientFrame::LlmCancel { rid, stream } => {
+            let from = requester(state, Some(rid));
+            let auth = state.shared.auth();
+            if !state
+                .ctx
+                .ai
+                .streams
+                .cancel(auth.org, auth.user, stream, from.clone())
+            {
+                from.reply_err(ErrorCode::NotFound, "no such running generation");
+            }
+            return;
+        }
     };
     dispatch(state, channel, rid, request);
+}
+
+/// The reply address of a request from this session.
+fn requester(state: &SessionState, rid: Option<u32>) -> Requester {
+    let auth = state.shared.auth();
+    Requester {
+        session: state.shared.id,
+        user: auth.user,
+        role: auth.role,
+        outbox: state.shared.outbox.clone(),
+        rid,
+    }
 }
 
 /// Hands a request to its channel's actor (starting it unless the request is an unsubscribe).

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use ractor::{ActorCell, ActorId, ActorRuntime};
 
-use atrium_core::ids::SessionId;
+use atrium_core::ids::{SessionId, UserId};
 
 use crate::context::Context;
 use crate::session::SessionShared;
@@ -20,6 +20,22 @@ struct State {
     supervisor: Option<ActorCell>,
     sessions: HashMap<SessionId, Arc<SessionShared>>,
     by_actor: HashMap<ActorId, SessionId>,
+    /// The sessions of each user (what `llm.*` pushes reach).
+    by_user: HashMap<UserId, Vec<SessionId>>,
+}
+
+impl State {
+    fn forget(&mut self, id: SessionId) -> Option<Arc<SessionShared>> {
+        let shared = self.sessions.remove(&id)?;
+        let user = shared.auth().user;
+        if let Some(ids) = self.by_user.get_mut(&user) {
+            ids.retain(|s| *s != id);
+            if ids.is_empty() {
+                self.by_user.remove(&user);
+            }
+        }
+        Some(shared)
+    }
 }
 
 #[derive(Default)]
@@ -38,6 +54,11 @@ impl SessionRegistry {
         if !Self::spawn_locked(ctx, &mut state, &shared) {
             return false;
         }
+        state
+            .by_user
+            .entry(shared.auth().user)
+            .or_default()
+            .push(shared.id);
         state.sessions.insert(shared.id, shared);
         true
     }
@@ -76,7 +97,7 @@ impl SessionRegistry {
                 continue;
             }
             if !Self::spawn_locked(ctx, &mut state, &shared) {
-                state.sessions.remove(&shared.id);
+                state.forget(shared.id);
             }
         }
     }
@@ -131,7 +152,21 @@ impl SessionRegistry {
     pub fn remove(&self, stopped: ActorId) -> Option<Arc<SessionShared>> {
         let mut state = self.lock();
         let id = state.by_actor.remove(&stopped)?;
-        state.sessions.remove(&id)
+        state.forget(id)
+    }
+
+    /// The outboxes of `user`'s open sessions.
+    pub fn outboxes_of(&self, user: UserId) -> Vec<Arc<crate::outbox::SessionOutbox>> {
+        let state = self.lock();
+        state
+            .by_user
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| state.sessions.get(id))
+            .filter(|s| !s.is_closed())
+            .map(|s| s.outbox.clone())
+            .collect()
     }
 
     /// Every live session.

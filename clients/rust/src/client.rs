@@ -5,10 +5,13 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use atrium_core::ids::{ChannelId, MessageId, RoomId};
+use atrium_core::ai::Temperature;
+use atrium_core::ids::{ChannelId, ConversationId, MessageId, RoomId, StreamId};
 use atrium_core::protocol::{
     ClientFrame, FrameCodec, HistoryPage, MsgSent, OkResult, RoomJoined, ServerFrame,
 };
+
+use crate::llm::LlmOptions;
 
 use crate::config::ClientConfig;
 use crate::connection::{self, HELLO_RID};
@@ -272,6 +275,39 @@ impl Client {
         }
     }
 
+    /// Asks the conversation's assistant; returns the generation's stream id once the server
+    /// accepted it (`llm.*` pushes follow as [`crate::Event::Push`]; see [`crate::LlmPush`]).
+    pub async fn llm_start(
+        &self,
+        conversation: ConversationId,
+        content: &str,
+        options: LlmOptions,
+    ) -> Result<StreamId, ClientError> {
+        let temperature = options
+            .temperature
+            .map(|t| {
+                Temperature::new(t).map_err(|e| ClientError::Protocol(format!("temperature: {e}")))
+            })
+            .transpose()?;
+        let reply = self
+            .request(|rid| ClientFrame::LlmStart {
+                rid,
+                conversation,
+                content: content.to_owned(),
+                model: options.model,
+                temperature,
+                system: options.system,
+            })
+            .await?;
+        match reply {
+            ServerFrame::Ok {
+                result: OkResult::LlmStarted(ok),
+                ..
+            } => Ok(ok.stream),
+            other => Err(unexpected(&other)),
+        }
+    }
+
     /// Leaves the current room.
     pub async fn leave_room(&self) -> Result<(), ClientError> {
         self.request_ok(|rid| ClientFrame::RoomLeave { rid }).await
@@ -327,6 +363,12 @@ impl Client {
             Some(writer) if writer.send(bytes).is_ok() => Ok(rid),
             _ => Err(ClientError::Disconnected),
         }
+    }
+
+    /// Stops a running generation (what was streamed is kept).
+    pub async fn llm_cancel(&self, stream: StreamId) -> Result<(), ClientError> {
+        self.request_ok(|rid| ClientFrame::LlmCancel { rid, stream })
+            .await
     }
 
     pub async fn ping(&self) -> Result<(), ClientError> {

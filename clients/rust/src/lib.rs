@@ -30,8 +30,10 @@ mod connection;
 mod driver;
 pub mod error;
 pub mod event;
+pub mod llm;
 
 pub use client::Client;
 pub use config::ClientConfig;
 pub use error::ClientError;
 pub use event::{Event, Welcome};
+pub use llm::{LlmOptions, LlmPush};

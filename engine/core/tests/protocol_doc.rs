@@ -11,11 +11,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use atrium_core::ids::{ChannelId, MessageId, RoomId, SessionId, UserId};
+use atrium_core::ai::Temperature;
+use atrium_core::ids::{ChannelId, ConversationId, MessageId, RoomId, SessionId, StreamId, UserId};
 use atrium_core::protocol::{
     AudioParams, ClientFrame, Datagram, ErrorCode, FrameCodec, HistoryMessage, HistoryPage,
-    MsgSent, OkResult, PresenceStatus, RoomClosedReason, RoomEventKind, RoomInfo, RoomJoined,
-    RoomLayout, ServerFrame, SnapshotData, Spot, ZoneInfo,
+    LlmStartOk, LlmUsage, MsgSent, OkResult, PresenceStatus, RoomClosedReason, RoomEventKind,
+    RoomInfo, RoomJoined, RoomLayout, ServerFrame, SnapshotData, Spot, ZoneInfo,
 };
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -241,6 +242,12 @@ fn m41() -> MessageId {
 fn m42() -> MessageId {
     id("01968f2a-5c00-7000-8000-000000000e42")
 }
+fn conversation() -> ConversationId {
+    id("01968f2a-5c00-7000-8000-0000000000c7")
+}
+fn stream() -> StreamId {
+    id("01968f2a-5c00-7000-8000-0000000005e1")
+}
 fn session() -> SessionId {
     id("01968f2a-5c00-7000-8000-000000000501")
 }
@@ -329,6 +336,18 @@ fn client_examples() -> Vec<ClientFrame> {
             ack: Some(300),
         },
         ClientFrame::RoomAck { rid: 18, tick: 300 },
+        ClientFrame::LlmStart {
+            rid: 14,
+            conversation: conversation(),
+            content: "Wie spät ist es?".into(),
+            model: Some("local".into()),
+            temperature: Some(Temperature::new(0.5).unwrap()),
+            system: None,
+        },
+        ClientFrame::LlmCancel {
+            rid: 15,
+            stream: stream(),
+        },
     ]
 }
 
@@ -549,6 +568,39 @@ fn server_examples() -> Vec<ServerFrame> {
             user: bob(),
             status: PresenceStatus::Online,
         },
+        ServerFrame::Ok {
+            rid: 14,
+            result: OkResult::LlmStarted(LlmStartOk { stream: stream() }),
+        },
+        ServerFrame::LlmStarted {
+            stream: stream(),
+            conversation: conversation(),
+            model: "local".into(),
+        },
+        ServerFrame::LlmDelta {
+            stream: stream(),
+            seq: 1,
+            text: "Es ist 14:05 ".into(),
+        },
+        ServerFrame::LlmDone {
+            stream: stream(),
+            usage: LlmUsage {
+                input_tokens: 4,
+                output_tokens: 9,
+            },
+            cost: 0,
+            model: "local".into(),
+        },
+        ServerFrame::LlmError {
+            stream: stream(),
+            code: "provider_timeout".into(),
+            message: "provider timed out (idle)".into(),
+        },
+        ServerFrame::err(
+            Some(14),
+            ErrorCode::BudgetExceeded,
+            "your tokens budget for this month is used up",
+        ),
         ServerFrame::Bye {
             code: ErrorCode::SlowConsumer,
             message: "outbound queue full; reconnect and resume".into(),

@@ -52,6 +52,11 @@ impl Node {
         )
         .await
         .context("cannot start the realtime actors")?;
+        realtime
+            .ai()
+            .configure(config.llm.clone())
+            .await
+            .context("cannot configure the LLM providers and models")?;
         let mut state = state.with_realtime(realtime.clone(), config.ws.clone());
         let webtransport = match (&state.realtime, config.webtransport.enabled) {
             (Some(live), true) => {

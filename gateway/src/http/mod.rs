@@ -3,6 +3,8 @@
 //! Handlers are thin: extract (with our error shape on rejection), call a `service` function, map
 //! the result to JSON. Cross-cutting concerns are layers added in [`router`].
 
+pub mod ai;
+pub mod ai_admin;
 pub mod audit;
 pub mod auth;
 pub mod bearer;
@@ -49,6 +51,8 @@ pub fn router(state: AppState) -> Router {
         .merge(rooms::routes())
         .merge(crate::ws::routes())
         .merge(webtransport::routes())
+        .merge(ai::routes())
+        .merge(ai_admin::routes())
         .merge(audit::routes())
         .merge(health::routes())
         .merge(metrics::routes())

@@ -29,7 +29,8 @@ pub fn routes() -> Router<AppState> {
         (name = "messages", description = "History and search"),
         (name = "realtime", description = "Live connections and presence"),
         (name = "rooms", description = "Virtual rooms, their templates and occupants"),
-        (name = "admin", description = "Audit log"),
+        (name = "ai", description = "Conversations, assistants, prompt templates, models"),
+        (name = "admin", description = "Audit log, models, providers, usage, budgets, stats"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]
@@ -64,6 +65,8 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
         .merge_from(super::rooms::RoomsApi::openapi())
         .merge_from(crate::ws::WsApi::openapi())
         .merge_from(super::webtransport::WebTransportApi::openapi())
+        .merge_from(super::ai::AiApi::openapi())
+        .merge_from(super::ai_admin::AiAdminApi::openapi())
         .merge_from(super::audit::AuditApi::openapi())
         .merge_from(super::health::HealthApi::openapi())
         .merge_from(super::metrics::MetricsApi::openapi())

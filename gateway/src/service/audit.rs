@@ -24,6 +24,23 @@ pub mod actions {
     pub const CHANNEL_CREATE: &str = "channel.create";
     pub const MEMBER_ADD: &str = "channel.member_add";
     pub const MEMBER_REMOVE: &str = "channel.member_remove";
+    pub const AUTH_REFRESH: &str = "auth.refresh";
+    pub const AI_CONVERSATION_CREATE: &str = "ai.conversation_create";
+    pub const AI_CONVERSATION_DELETE: &str = "ai.conversation_delete";
+    pub const AI_ASSISTANT_CREATE: &str = "ai.assistant_create";
+    pub const AI_ASSISTANT_UPDATE: &str = "ai.assistant_update";
+    pub const AI_ASSISTANT_DELETE: &str = "ai.assistant_delete";
+    pub const AI_TEMPLATE_CREATE: &str = "ai.template_create";
+    pub const AI_TEMPLATE_UPDATE: &str = "ai.template_update";
+    pub const AI_TEMPLATE_DELETE: &str = "ai.template_delete";
+    pub const AI_MODEL_CREATE: &str = "admin.model_create";
+    pub const AI_MODEL_UPDATE: &str = "admin.model_update";
+    pub const AI_MODEL_DELETE: &str = "admin.model_delete";
+    pub const AI_PROVIDER_PUT: &str = "admin.provider_put";
+    pub const AI_PROVIDER_DELETE: &str = "admin.provider_delete";
+    pub const AI_PROVIDER_TEST: &str = "admin.provider_test";
+    pub const AI_BUDGET_PUT: &str = "admin.budget_put";
+    pub const AI_BUDGET_DELETE: &str = "admin.budget_delete";
 }
 
 /// One thing that happened, about to be written.

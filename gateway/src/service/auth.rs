@@ -171,6 +171,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ServiceResult<Tok
             "this account is deactivated".into(),
         ));
     }
+    let (org, actor) = (user.org_id, user.id);
     let pair = issue_pair(state, user, stored.family_id, now).await?;
     // A concurrent reuse of the same token may have revoked the family between our rotation and
     // the insert of the successor, which that revocation could not see. Re-reading the token we
@@ -180,6 +181,17 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ServiceResult<Tok
         store.revoke_token_family(stored.family_id).await?;
         return Err(ServiceError::Unauthorized(REUSED.into()));
     }
+    audit::record(
+        store,
+        AuditEvent {
+            org,
+            actor: Some(actor),
+            action: actions::AUTH_REFRESH,
+            target: Some(stored.family_id.to_string()),
+            detail: json!({}),
+        },
+    )
+    .await;
     Ok(pair)
 }
 

@@ -5,6 +5,8 @@
 //! writes the audit log. HTTP handlers only parse and map; the WebSocket transport and the CLI call
 //! the same functions, so a rule enforced here holds on every path in.
 
+pub mod ai;
+pub mod ai_admin;
 pub mod audit;
 pub mod auth;
 pub mod caller;

@@ -627,8 +627,9 @@ pub async fn org_stats(db: Db) {
             stats.conversations,
             stats.conversation_messages,
             stats.assistants,
-            stats.templates
+            stats.templates,
+            stats.tickets
         ),
-        (1, 1, 1, 2, 1, 1, 0, 0)
+        (1, 1, 1, 2, 1, 1, 0, 0, 0)
     );
 }

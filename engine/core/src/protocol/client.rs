@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChannelId, MessageId, RoomId};
+use crate::ai::Temperature;
+use crate::ids::{ChannelId, ConversationId, MessageId, RoomId, StreamId};
 
 /// A client → server frame: a MessagePack map whose `t` field names the variant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -122,11 +123,31 @@ pub enum ClientFrame {
     /// The client holds every part of the snapshot of `tick`. Never answered with `ok`.
     #[serde(rename = "room.ack")]
     RoomAck { rid: u32, tick: u64 },
+    /// Ask the conversation's assistant: stores `content` as a user message and starts a
+    /// generation; the `ok` reply carries its `stream` id, then `llm.*` pushes follow.
+    #[serde(rename = "llm.start")]
+    LlmStart {
+        rid: u32,
+        conversation: ConversationId,
+        content: String,
+        /// Overrides the conversation's, the assistant's and the default model.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model: Option<String>,
+        /// Overrides the conversation's, the assistant's and the model's temperature.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        temperature: Option<Temperature>,
+        /// Overrides the conversation's and the assistant's system prompt for this request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        system: Option<String>,
+    },
+    /// Stop a running generation; what was streamed so far is kept.
+    #[serde(rename = "llm.cancel")]
+    LlmCancel { rid: u32, stream: StreamId },
 }
 
 impl ClientFrame {
     /// Every wire tag (`t`) of a client frame, in specification order.
-    pub const KINDS: [&'static str; 17] = [
+    pub const KINDS: [&'static str; 19] = [
         "hello",
         "ping",
         "auth.refresh",
@@ -144,6 +165,8 @@ impl ClientFrame {
         "room.teleport",
         "pos",
         "room.ack",
+        "llm.start",
+        "llm.cancel",
     ];
 
     /// The request id the reply must echo.
@@ -165,7 +188,9 @@ impl ClientFrame {
             | ClientFrame::RoomLeave { rid }
             | ClientFrame::RoomTeleport { rid, .. }
             | ClientFrame::Pos { rid, .. }
-            | ClientFrame::RoomAck { rid, .. } => *rid,
+            | ClientFrame::RoomAck { rid, .. }
+            | ClientFrame::LlmStart { rid, .. }
+            | ClientFrame::LlmCancel { rid, .. } => *rid,
         }
     }
 
@@ -189,6 +214,8 @@ impl ClientFrame {
             ClientFrame::RoomTeleport { .. } => "room.teleport",
             ClientFrame::Pos { .. } => "pos",
             ClientFrame::RoomAck { .. } => "room.ack",
+            ClientFrame::LlmStart { .. } => "llm.start",
+            ClientFrame::LlmCancel { .. } => "llm.cancel",
         }
     }
 
@@ -198,8 +225,8 @@ impl ClientFrame {
         matches!(self, ClientFrame::Pos { .. } | ClientFrame::RoomAck { .. })
     }
 
-    /// The channel this request is about, if any (`hello`, `ping`, `auth.refresh` and the room
-    /// frames have none).
+    /// The channel this request is about, if any (`hello`, `ping`, `auth.refresh`, the room
+    /// frames and the `llm.*` requests have none).
     pub fn channel(&self) -> Option<ChannelId> {
         match self {
             ClientFrame::Hello { .. }
@@ -209,7 +236,9 @@ impl ClientFrame {
             | ClientFrame::RoomLeave { .. }
             | ClientFrame::RoomTeleport { .. }
             | ClientFrame::Pos { .. }
-            | ClientFrame::RoomAck { .. } => None,
+            | ClientFrame::RoomAck { .. }
+            | ClientFrame::LlmStart { .. }
+            | ClientFrame::LlmCancel { .. } => None,
             ClientFrame::Sub { ch, .. }
             | ClientFrame::Unsub { ch, .. }
             | ClientFrame::MsgSend { ch, .. }

@@ -45,13 +45,15 @@ pub enum ErrorCode {
     NotInRoom,
     /// A bug or an unavailable dependency on the server side.
     Internal,
+    /// The user's or the organization's AI budget for the current period is used up.
+    BudgetExceeded,
     /// A code this build does not know (sent by a newer peer). Never sent by this build.
     Unknown,
 }
 
 impl ErrorCode {
     /// Every code this build knows, in documentation order (without [`ErrorCode::Unknown`]).
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::BadFrame,
         ErrorCode::TooLarge,
         ErrorCode::Unauthorized,
@@ -67,6 +69,7 @@ impl ErrorCode {
         ErrorCode::RoomFull,
         ErrorCode::NotInRoom,
         ErrorCode::Internal,
+        ErrorCode::BudgetExceeded,
     ];
 
     /// The wire name.
@@ -87,6 +90,7 @@ impl ErrorCode {
             ErrorCode::RoomFull => "room_full",
             ErrorCode::NotInRoom => "not_in_room",
             ErrorCode::Internal => "internal",
+            ErrorCode::BudgetExceeded => "budget_exceeded",
             ErrorCode::Unknown => "unknown",
         }
     }

@@ -32,6 +32,12 @@ pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
 /// Largest magnitude of a coordinate (metres) or velocity component (metres per second) in
 /// `pos` and `room.teleport`; rooms are at most 10 km across, so anything beyond is garbage.
 pub const MAX_ROOM_COORDINATE: u32 = 100_000;
+/// Longest `llm.start` content, in characters (a long prompt, still far below the frame size).
+pub const MAX_LLM_CONTENT_CHARS: usize = 16_000;
+/// Longest `llm.start` system prompt, in characters.
+pub const MAX_SYSTEM_PROMPT_CHARS: usize = 8_000;
+/// Longest model name, in bytes.
+pub const MAX_MODEL_NAME_BYTES: usize = 128;
 
 /// A well-formed frame whose values break a protocol rule. Answered with `invalid`.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -61,6 +67,12 @@ pub enum LimitError {
         min: i64,
         max: i64,
     },
+    #[error(
+        "`temperature` must be between {} and {}",
+        crate::ai::temperature::MIN_TEMPERATURE,
+        crate::ai::temperature::MAX_TEMPERATURE
+    )]
+    TemperatureOutOfRange,
 }
 
 impl ClientFrame {
@@ -136,7 +148,28 @@ impl ClientFrame {
             ClientFrame::RoomJoin { .. }
             | ClientFrame::RoomLeave { .. }
             | ClientFrame::RoomAck { .. } => Ok(()),
-            ClientFrame::Ping { .. }
+            ClientFrame::LlmStart {
+                content,
+                model,
+                temperature,
+                system,
+                ..
+            } => {
+                check_text("content", content, MAX_LLM_CONTENT_CHARS)?;
+                if let Some(model) = model {
+                    check_not_empty("model", model)?;
+                    check_bytes("model", model, MAX_MODEL_NAME_BYTES)?;
+                }
+                if let Some(system) = system {
+                    check_chars("system", system, MAX_SYSTEM_PROMPT_CHARS)?;
+                }
+                match temperature {
+                    Some(t) if !t.in_range() => Err(LimitError::TemperatureOutOfRange),
+                    _ => Ok(()),
+                }
+            }
+            ClientFrame::LlmCancel { .. }
+            | ClientFrame::Ping { .. }
             | ClientFrame::Sub { .. }
             | ClientFrame::Unsub { .. }
             | ClientFrame::MsgDelete { .. }
@@ -152,15 +185,24 @@ fn check_token(token: &str) -> Result<(), LimitError> {
 
 /// A body must say something (not only whitespace) and stay under [`MAX_BODY_CHARS`].
 fn check_body(body: &str) -> Result<(), LimitError> {
-    if body.trim().is_empty() {
-        return Err(LimitError::Empty { field: "body" });
+    check_text("body", body, MAX_BODY_CHARS)
+}
+
+/// Text that must say something (not only whitespace) and stay under `max` characters.
+fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), LimitError> {
+    if text.trim().is_empty() {
+        return Err(LimitError::Empty { field });
     }
-    let len = body.chars().count();
-    if len > MAX_BODY_CHARS {
+    check_chars(field, text, max)
+}
+
+fn check_chars(field: &'static str, text: &str, max: usize) -> Result<(), LimitError> {
+    let len = text.chars().count();
+    if len > max {
         return Err(LimitError::TooLong {
-            field: "body",
+            field,
             len,
-            max: MAX_BODY_CHARS,
+            max,
             unit: "characters",
         });
     }

@@ -27,7 +27,8 @@ pub use room::{
     SourceGain, Spot, ZoneInfo,
 };
 pub use server::{
-    HistoryMessage, HistoryPage, MsgSent, OkResult, PresenceStatus, ServerFrame, SubOk,
+    HistoryMessage, HistoryPage, LlmStartOk, LlmUsage, MsgSent, OkResult, PresenceStatus,
+    ServerFrame, SubOk,
 };
 
 /// The WebSocket subprotocol (`Sec-WebSocket-Protocol`) that selects this protocol version.

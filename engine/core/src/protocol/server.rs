@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChannelId, MessageId, RoomId, SessionId, UserId};
+use crate::ids::{ChannelId, ConversationId, MessageId, RoomId, SessionId, StreamId, UserId};
 use crate::protocol::error_code::ErrorCode;
 use crate::protocol::room::{
     RoomClosedReason, RoomEventKind, RoomJoined, SnapshotData, SourceGain,
@@ -156,6 +156,38 @@ pub enum ServerFrame {
         yaw: f32,
         v: [f32; 3],
     },
+    /// Push: a generation started in a conversation of the user (or of a subscribed channel).
+    #[serde(rename = "llm.started")]
+    LlmStarted {
+        stream: StreamId,
+        conversation: ConversationId,
+        /// The model asked first (a fallback may answer instead; `llm.done` names it).
+        model: String,
+    },
+    /// Push: the next piece of a generation's answer. `seq` counts 1, 2, 3, … per stream.
+    #[serde(rename = "llm.delta")]
+    LlmDelta {
+        stream: StreamId,
+        seq: u32,
+        text: String,
+    },
+    /// Push: the generation finished. `cost` is in micro-units of the configured currency.
+    #[serde(rename = "llm.done")]
+    LlmDone {
+        stream: StreamId,
+        usage: LlmUsage,
+        cost: i64,
+        /// The model that answered.
+        model: String,
+    },
+    /// Push: the generation ended early (failed or cancelled); the text streamed so far is
+    /// kept as a partial answer. `code` is one of the codes in docs/llm.md.
+    #[serde(rename = "llm.error")]
+    LlmError {
+        stream: StreamId,
+        code: String,
+        message: String,
+    },
     /// The server is about to close this session, and why.
     #[serde(rename = "bye")]
     Bye { code: ErrorCode, message: String },
@@ -181,6 +213,8 @@ pub enum OkResult {
     Subscribed(SubOk),
     /// Reply to `room.join`.
     RoomJoined(Box<RoomJoined>),
+    /// Reply to `llm.start`.
+    LlmStarted(LlmStartOk),
     /// Reply to every other request: success, nothing to return.
     Done {},
 }
@@ -191,6 +225,19 @@ pub enum OkResult {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubOk {
     pub last_seq: i64,
+}
+
+/// The `ok` result of `llm.start`: the generation's id, which every `llm.*` push names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmStartOk {
+    pub stream: StreamId,
+}
+
+/// Token counts of a generation, as the provider reported them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LlmUsage {
+    pub input_tokens: u32,
+    pub output_tokens: u32,
 }
 
 /// The `ok` result of `msg.send`: where the message landed.
@@ -245,7 +292,7 @@ pub enum PresenceStatus {
 
 impl ServerFrame {
     /// Every wire tag (`t`) a server sends, in specification order (without `unknown`).
-    pub const KINDS: [&'static str; 17] = [
+    pub const KINDS: [&'static str; 21] = [
         "welcome",
         "pong",
         "ok",
@@ -262,6 +309,10 @@ impl ServerFrame {
         "room.gains",
         "room.event",
         "room.correction",
+        "llm.started",
+        "llm.delta",
+        "llm.done",
+        "llm.error",
         "bye",
     ];
 
@@ -325,6 +376,10 @@ impl ServerFrame {
             ServerFrame::RoomGains { .. } => "room.gains",
             ServerFrame::RoomEvent { .. } => "room.event",
             ServerFrame::RoomCorrection { .. } => "room.correction",
+            ServerFrame::LlmStarted { .. } => "llm.started",
+            ServerFrame::LlmDelta { .. } => "llm.delta",
+            ServerFrame::LlmDone { .. } => "llm.done",
+            ServerFrame::LlmError { .. } => "llm.error",
             ServerFrame::Bye { .. } => "bye",
             ServerFrame::Unknown => "unknown",
         }
