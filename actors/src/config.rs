@@ -58,6 +58,8 @@ pub struct RealtimeConfig {
     /// outbox, subscriptions) lives on and its next request starts a new incarnation. Short, so
     /// that a session which subscribed and went quiet costs no actor (about 8 KiB) for long.
     pub session_hibernate_after: Duration,
+    /// Ticket actors, timers and the clock they read.
+    pub tickets: crate::ticket::TicketConfig,
 }
 
 impl Default for RealtimeConfig {
@@ -73,6 +75,7 @@ impl Default for RealtimeConfig {
             gap_fill_delay: Duration::from_millis(250),
             replay_buffer: 512,
             session_hibernate_after: Duration::from_secs(1),
+            tickets: crate::ticket::TicketConfig::default(),
         }
     }
 }

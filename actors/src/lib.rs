@@ -22,6 +22,7 @@ pub mod restart;
 pub mod root;
 pub mod session;
 pub mod slot;
+pub mod ticket;
 pub mod wire;
 
 pub use committer::MessageCommitter;

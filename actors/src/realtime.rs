@@ -32,6 +32,10 @@ use crate::session::handle::SessionHandle;
 use crate::session::registry::SessionRegistry;
 use crate::session::{SessionShared, SessionStart};
 use crate::slot::ActorSlot;
+use crate::ticket::Tickets;
+use crate::ticket::directory::TicketDirectory;
+use crate::ticket::timers::SlaTimers;
+use crate::ticket::watchers::TicketWatchers;
 
 /// How long a presence query may take before it counts as failed.
 const PRESENCE_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -90,6 +94,10 @@ impl Realtime {
             channels: ChannelDirectory::default(),
             sessions: SessionRegistry::default(),
             lifecycle: tokio::sync::watch::Sender::new(Lifecycle::default()),
+            tickets: TicketDirectory::default(),
+            ticket_timers: SlaTimers::default(),
+            ticket_watchers: TicketWatchers::default(),
+            ticket_assign_locks: Default::default(),
         });
         let (root, _) = RootSupervisor::spawn(None, RootSupervisor, ctx.clone())
             .await
@@ -151,6 +159,13 @@ impl Realtime {
             ChannelMsg::ReloadMembers,
             false,
         );
+    }
+
+    /// The ticket subsystem of this node (create, read, change and watch tickets).
+    pub fn tickets(&self) -> Tickets {
+        Tickets {
+            ctx: self.ctx.clone(),
+        }
     }
 
     pub fn stats(&self) -> RealtimeStats {

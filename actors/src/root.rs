@@ -5,7 +5,8 @@
 //! ├── PresenceActor
 //! ├── ChannelSupervisor ── ChannelActor (one per active channel)
 //! ├── SessionSupervisor ── SessionActor (one per connection)
-//! └── LlmSupervisor ── LlmStreamActor (one per generation)
+//! ├── LlmSupervisor ── LlmStreamActor (one per generation)
+//! └── TicketSupervisor ── TicketActor (one per ticket in use; owns the SLA wake-up task)
 //! ```
 //!
 //! It restarts a failed child within the restart budget. The routing tables live in the shared
@@ -26,6 +27,7 @@ use crate::context::Context;
 use crate::presence::PresenceActor;
 use crate::restart::RestartHistory;
 use crate::session::supervisor::SessionSupervisor;
+use crate::ticket::supervisor::TicketSupervisor;
 
 /// The root's direct children.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,6 +36,7 @@ pub enum Child {
     Channels,
     Sessions,
     Llm,
+    Tickets,
 }
 
 pub struct RootSupervisor;
@@ -70,6 +73,10 @@ async fn spawn_child(
             .await?
             .0
             .get_cell(),
+        Child::Tickets => TicketSupervisor::spawn_linked(None, TicketSupervisor, ctx.clone(), root)
+            .await?
+            .0
+            .get_cell(),
     })
 }
 
@@ -90,6 +97,7 @@ impl Actor for RootSupervisor {
             Child::Channels,
             Child::Sessions,
             Child::Llm,
+            Child::Tickets,
         ] {
             let cell = spawn_child(&ctx, child, myself.get_cell()).await?;
             children.insert(cell.get_id(), child);

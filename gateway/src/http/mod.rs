@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod presence;
 pub mod search;
+pub mod tickets;
 pub mod users;
 pub mod views;
 pub mod webtransport;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(messages::routes())
         .merge(search::routes())
         .merge(presence::routes())
+        .merge(tickets::routes())
         .merge(crate::ws::routes())
         .merge(webtransport::routes())
         .merge(ai::routes())

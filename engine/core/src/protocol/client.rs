@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ai::Temperature;
-use crate::ids::{ChannelId, ConversationId, MessageId, StreamId};
+use crate::ids::{ChannelId, ConversationId, MessageId, StreamId, TicketId};
 
 /// A client → server frame: a MessagePack map whose `t` field names the variant.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +115,21 @@ pub enum ClientFrame {
     /// Stop a running generation; what was streamed so far is kept.
     #[serde(rename = "llm.cancel")]
     LlmCancel { rid: u32, stream: StreamId },
+    /// Start receiving pushes of one ticket (`id`), or of the organization's whole ticket queue
+    /// (no `id`; agents only).
+    #[serde(rename = "ticket.sub")]
+    TicketSub {
+        rid: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<TicketId>,
+    },
+    /// Stop receiving pushes of a ticket, or of the queue (no `id`).
+    #[serde(rename = "ticket.unsub")]
+    TicketUnsub {
+        rid: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<TicketId>,
+    },
 }
 
 impl ClientFrame {
@@ -134,6 +149,8 @@ impl ClientFrame {
         "read",
         "llm.start",
         "llm.cancel",
+        "ticket.sub",
+        "ticket.unsub",
     ];
 
     /// The request id the reply must echo.
@@ -153,6 +170,8 @@ impl ClientFrame {
             | ClientFrame::Read { rid, .. }
             | ClientFrame::LlmStart { rid, .. }
             | ClientFrame::LlmCancel { rid, .. } => *rid,
+            | ClientFrame::TicketSub { rid, .. }
+            | ClientFrame::TicketUnsub { rid, .. } => *rid,
         }
     }
 
@@ -173,6 +192,8 @@ impl ClientFrame {
             ClientFrame::Read { .. } => "read",
             ClientFrame::LlmStart { .. } => "llm.start",
             ClientFrame::LlmCancel { .. } => "llm.cancel",
+            ClientFrame::TicketSub { .. } => "ticket.sub",
+            ClientFrame::TicketUnsub { .. } => "ticket.unsub",
         }
     }
 
@@ -185,6 +206,8 @@ impl ClientFrame {
             | ClientFrame::AuthRefresh { .. }
             | ClientFrame::LlmStart { .. }
             | ClientFrame::LlmCancel { .. } => None,
+            | ClientFrame::TicketSub { .. }
+            | ClientFrame::TicketUnsub { .. } => None,
             ClientFrame::Sub { ch, .. }
             | ClientFrame::Unsub { ch, .. }
             | ClientFrame::MsgSend { ch, .. }

@@ -15,6 +15,7 @@ pub mod error_code;
 mod history;
 pub mod limits;
 pub mod server;
+pub mod ticket;
 
 pub use client::ClientFrame;
 pub use codec::{DecodeError, EncodeError, FrameCodec};
