@@ -97,9 +97,13 @@ impl SharedClock {
     }
 }
 
+/// The one system clock every default configuration shares (so defaults compare equal).
+static SYSTEM_CLOCK: std::sync::LazyLock<Arc<dyn TicketClock>> =
+    std::sync::LazyLock::new(|| Arc::new(SystemClock));
+
 impl Default for SharedClock {
     fn default() -> Self {
-        Self::new(SystemClock)
+        Self(SYSTEM_CLOCK.clone())
     }
 }
 

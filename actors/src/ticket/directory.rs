@@ -23,7 +23,7 @@ struct State {
 }
 
 /// The message could not be routed (the supervisor is not running: shutting down).
-pub struct Unavailable(pub TicketMsg);
+pub struct Unavailable(pub Box<TicketMsg>);
 
 #[derive(Default)]
 pub struct TicketDirectory {
@@ -53,7 +53,7 @@ impl TicketDirectory {
                             slot: ActorSlot::new(),
                         });
                         if self.spawn_locked(ctx, &mut state, &shared).is_none() {
-                            return Err(Unavailable(message));
+                            return Err(Unavailable(Box::new(message)));
                         }
                         state.entries.insert(key, shared.clone());
                         shared
@@ -65,13 +65,13 @@ impl TicketDirectory {
                 Sent::Delivered | Sent::Parked | Sent::Lost => return Ok(()),
                 Sent::Refused(back) => {
                     if !shared.slot.is_retired() {
-                        return Err(Unavailable(back));
+                        return Err(Unavailable(Box::new(back)));
                     }
                     message = back;
                 }
             }
         }
-        Err(Unavailable(message))
+        Err(Unavailable(Box::new(message)))
     }
 
     fn spawn_locked(
