@@ -134,7 +134,7 @@ pub enum ClientFrame {
 
 impl ClientFrame {
     /// Every wire tag (`t`) of a client frame, in specification order.
-    pub const KINDS: [&'static str; 14] = [
+    pub const KINDS: [&'static str; 16] = [
         "hello",
         "ping",
         "auth.refresh",
@@ -170,8 +170,7 @@ impl ClientFrame {
             | ClientFrame::Read { rid, .. }
             | ClientFrame::LlmStart { rid, .. }
             | ClientFrame::LlmCancel { rid, .. } => *rid,
-            | ClientFrame::TicketSub { rid, .. }
-            | ClientFrame::TicketUnsub { rid, .. } => *rid,
+            ClientFrame::TicketSub { rid, .. } | ClientFrame::TicketUnsub { rid, .. } => *rid,
         }
     }
 
@@ -206,8 +205,7 @@ impl ClientFrame {
             | ClientFrame::AuthRefresh { .. }
             | ClientFrame::LlmStart { .. }
             | ClientFrame::LlmCancel { .. } => None,
-            | ClientFrame::TicketSub { .. }
-            | ClientFrame::TicketUnsub { .. } => None,
+            ClientFrame::TicketSub { .. } | ClientFrame::TicketUnsub { .. } => None,
             ClientFrame::Sub { ch, .. }
             | ClientFrame::Unsub { ch, .. }
             | ClientFrame::MsgSend { ch, .. }

@@ -285,7 +285,7 @@ pub enum PresenceStatus {
 
 impl ServerFrame {
     /// Every wire tag (`t`) a server sends, in specification order (without `unknown`).
-    pub const KINDS: [&'static str; 17] = [
+    pub const KINDS: [&'static str; 21] = [
         "welcome",
         "pong",
         "ok",
