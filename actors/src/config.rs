@@ -61,6 +61,8 @@ pub struct RealtimeConfig {
     pub session_hibernate_after: Duration,
     /// Virtual rooms: the simulation, the grace period after a disconnect, the templates.
     pub rooms: RoomsConfig,
+    /// Ticket actors, timers and the clock they read.
+    pub tickets: crate::ticket::TicketConfig,
 }
 
 impl Default for RealtimeConfig {
@@ -77,6 +79,7 @@ impl Default for RealtimeConfig {
             replay_buffer: 512,
             session_hibernate_after: Duration::from_secs(1),
             rooms: RoomsConfig::default(),
+            tickets: crate::ticket::TicketConfig::default(),
         }
     }
 }

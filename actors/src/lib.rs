@@ -24,6 +24,7 @@ pub mod rooms;
 pub mod root;
 pub mod session;
 pub mod slot;
+pub mod ticket;
 pub mod wire;
 
 pub use committer::MessageCommitter;

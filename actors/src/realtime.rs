@@ -33,6 +33,10 @@ use crate::session::handle::SessionHandle;
 use crate::session::registry::SessionRegistry;
 use crate::session::{SessionShared, SessionStart};
 use crate::slot::ActorSlot;
+use crate::ticket::Tickets;
+use crate::ticket::directory::TicketDirectory;
+use crate::ticket::timers::SlaTimers;
+use crate::ticket::watchers::TicketWatchers;
 
 /// How long a presence query may take before it counts as failed.
 const PRESENCE_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -92,6 +96,10 @@ impl Realtime {
             sessions: SessionRegistry::default(),
             rooms: RoomsContext::default(),
             lifecycle: tokio::sync::watch::Sender::new(Lifecycle::default()),
+            tickets: TicketDirectory::default(),
+            ticket_timers: SlaTimers::default(),
+            ticket_watchers: TicketWatchers::default(),
+            ticket_assign_locks: Default::default(),
         });
         let (root, _) = RootSupervisor::spawn(None, RootSupervisor, ctx.clone())
             .await
@@ -182,6 +190,13 @@ impl Realtime {
     /// Avatars in rooms on this node (placed, joining or away).
     pub fn room_avatars(&self) -> usize {
         self.ctx.rooms.registry.avatars()
+    }
+
+    /// The ticket subsystem of this node (create, read, change and watch tickets).
+    pub fn tickets(&self) -> Tickets {
+        Tickets {
+            ctx: self.ctx.clone(),
+        }
     }
 
     pub fn stats(&self) -> RealtimeStats {

@@ -6,6 +6,7 @@
 //! ├── ChannelSupervisor ── ChannelActor (one per active channel)
 //! ├── SessionSupervisor ── SessionActor (one per connection)
 //! ├── LlmSupervisor     ── LlmStreamActor (one per generation)
+//! ├── TicketSupervisor  ── TicketActor (one per ticket in use; owns the SLA wake-up task)
 //! └── RoomsActor         (owns the SpatialDriver: the room simulation on its own thread)
 //! ```
 //!
@@ -28,6 +29,7 @@ use crate::presence::PresenceActor;
 use crate::restart::RestartHistory;
 use crate::rooms::actor::RoomsActor;
 use crate::session::supervisor::SessionSupervisor;
+use crate::ticket::supervisor::TicketSupervisor;
 
 /// The root's direct children.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -38,6 +40,7 @@ pub enum Child {
     Llm,
     /// The rooms actor and its simulation (when rooms are enabled).
     Rooms,
+    Tickets,
 }
 
 pub struct RootSupervisor;
@@ -74,6 +77,10 @@ async fn spawn_child(
             .await?
             .0
             .get_cell(),
+        Child::Tickets => TicketSupervisor::spawn_linked(None, TicketSupervisor, ctx.clone(), root)
+            .await?
+            .0
+            .get_cell(),
         Child::Rooms => RoomsActor::spawn_linked(None, RoomsActor, ctx.clone(), root)
             .await?
             .0
@@ -98,6 +105,7 @@ impl Actor for RootSupervisor {
             Child::Channels,
             Child::Sessions,
             Child::Llm,
+            Child::Tickets,
         ];
         if ctx.config.rooms.enabled {
             wanted.push(Child::Rooms);

@@ -35,6 +35,10 @@ pub struct RealtimeSettings {
     pub replay_buffer: usize,
     /// A session's actor stops after this long without requests (the session lives on).
     pub session_hibernate_after_ms: u64,
+    /// A ticket actor with no command for this long stops (its SLA timer stays armed).
+    pub ticket_idle_timeout_ms: u64,
+    /// How long an HTTP request or `ticket.sub` waits for a ticket actor's answer.
+    pub ticket_call_timeout_ms: u64,
 }
 
 fn millis(d: Duration) -> u64 {
@@ -56,6 +60,8 @@ impl From<&RealtimeConfig> for RealtimeSettings {
             gap_fill_delay_ms: millis(c.gap_fill_delay),
             replay_buffer: c.replay_buffer,
             session_hibernate_after_ms: millis(c.session_hibernate_after),
+            ticket_idle_timeout_ms: millis(c.tickets.idle_timeout),
+            ticket_call_timeout_ms: millis(c.tickets.call_timeout),
         }
     }
 }
@@ -81,6 +87,10 @@ impl RealtimeSettings {
             self.channel_idle_timeout_ms > 0 && self.typing_ttl_ms > 0,
             "realtime.channel_idle_timeout_ms and typing_ttl_ms must be positive"
         );
+        anyhow::ensure!(
+            self.ticket_idle_timeout_ms > 0 && self.ticket_call_timeout_ms > 0,
+            "realtime.ticket_idle_timeout_ms and ticket_call_timeout_ms must be positive"
+        );
         Ok(RealtimeConfig {
             outbox: OutboxLimits {
                 max_frames: self.outbox_max_frames,
@@ -100,6 +110,11 @@ impl RealtimeSettings {
             session_hibernate_after: Duration::from_millis(self.session_hibernate_after_ms),
             // Rooms have their own table (`[spatial]`, see `spatial_settings.rs`).
             rooms: Default::default(),
+            tickets: atrium_actors::ticket::TicketConfig {
+                idle_timeout: Duration::from_millis(self.ticket_idle_timeout_ms),
+                call_timeout: Duration::from_millis(self.ticket_call_timeout_ms),
+                ..atrium_actors::ticket::TicketConfig::default()
+            },
         })
     }
 }

@@ -369,6 +369,13 @@ fn route(state: &SessionState, frame: ClientFrame) {
             }
             return;
         }
+        ClientFrame::TicketSub { rid, id } => return ticket_sub(state, rid, id),
+        ClientFrame::TicketUnsub { rid, id } => {
+            let auth = state.shared.auth();
+            tickets(state).unwatch(ticket_user(&auth), state.shared.id, id);
+            wire::reply(outbox, &ServerFrame::ok(rid));
+            return;
+        }
     };
     dispatch(state, channel, rid, request);
 }
@@ -383,6 +390,37 @@ fn requester(state: &SessionState, rid: Option<u32>) -> Requester {
         outbox: state.shared.outbox.clone(),
         rid,
     }
+}
+
+fn tickets(state: &SessionState) -> crate::ticket::Tickets {
+    crate::ticket::Tickets {
+        ctx: state.ctx.clone(),
+    }
+}
+
+fn ticket_user(auth: &crate::session::SessionAuth) -> crate::ticket::service::TicketUser {
+    crate::ticket::service::TicketUser {
+        id: auth.user,
+        org: auth.org,
+        role: auth.role,
+    }
+}
+
+/// `ticket.sub`: checks access against the store beside the actor (the session never waits for
+/// the database) and answers when the watch is in place.
+fn ticket_sub(state: &SessionState, rid: u32, id: Option<atrium_core::ids::TicketId>) {
+    let tickets = tickets(state);
+    let user = ticket_user(&state.shared.auth());
+    let session = state.shared.id;
+    let outbox = state.shared.outbox.clone();
+    tokio::spawn(async move {
+        match tickets.watch(user, session, outbox.clone(), id).await {
+            Ok(()) => {
+                wire::reply(&outbox, &ServerFrame::ok(rid));
+            }
+            Err(e) => wire::reply_err(&outbox, Some(rid), e.code(), &e.to_string()),
+        }
+    });
 }
 
 /// Hands a request to its channel's actor (starting it unless the request is an unsubscribe).
@@ -453,6 +491,7 @@ pub fn cleanup(ctx: &Arc<Context>, shared: &Arc<SessionShared>) {
         return;
     }
     ctx.count(|c| c.sessions_closed += 1);
+    ctx.ticket_watchers.remove_session(shared.id);
     let auth = shared.auth();
     let channels: Vec<ChannelId> = shared.subscriptions().drain().collect();
     for channel in channels {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use atrium_core::ai::Temperature;
-use atrium_core::ids::{ChannelId, ConversationId, MessageId, RoomId, StreamId};
+use atrium_core::ids::{ChannelId, ConversationId, MessageId, RoomId, StreamId, TicketId};
 use atrium_core::protocol::{
     ClientFrame, FrameCodec, HistoryPage, MsgSent, OkResult, RoomJoined, ServerFrame,
 };
@@ -160,6 +160,20 @@ impl Client {
     pub async fn unsub(&self, ch: ChannelId) -> Result<(), ClientError> {
         self.shared.lock_resume().remove(&ch);
         self.request_ok(|rid| ClientFrame::Unsub { rid, ch }).await
+    }
+
+    /// Watches one ticket (`Some(id)`) or, as an agent, the organization's ticket queue
+    /// (`None`): `ticket.*` pushes follow. Ticket watches are not resumed on reconnect; watch
+    /// again after [`Event::Reconnected`](crate::Event).
+    pub async fn ticket_sub(&self, id: Option<TicketId>) -> Result<(), ClientError> {
+        self.request_ok(|rid| ClientFrame::TicketSub { rid, id })
+            .await
+    }
+
+    /// Stops watching a ticket (or the queue).
+    pub async fn ticket_unsub(&self, id: Option<TicketId>) -> Result<(), ClientError> {
+        self.request_ok(|rid| ClientFrame::TicketUnsub { rid, id })
+            .await
     }
 
     /// Posts a message; returns where it landed once it is committed.

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod presence;
 pub mod rooms;
 pub mod search;
+pub mod tickets;
 pub mod users;
 pub mod views;
 pub mod webtransport;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(search::routes())
         .merge(presence::routes())
         .merge(rooms::routes())
+        .merge(tickets::routes())
         .merge(crate::ws::routes())
         .merge(webtransport::routes())
         .merge(ai::routes())

@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         (name = "messages", description = "History and search"),
         (name = "realtime", description = "Live connections and presence"),
         (name = "rooms", description = "Virtual rooms, their templates and occupants"),
+        (name = "tickets", description = "Support tickets, comments, SLA, surveys"),
         (name = "ai", description = "Conversations, assistants, prompt templates, models"),
         (name = "admin", description = "Audit log, models, providers, usage, budgets, stats"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
@@ -63,6 +64,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
         .merge_from(super::search::SearchApi::openapi())
         .merge_from(super::presence::PresenceApi::openapi())
         .merge_from(super::rooms::RoomsApi::openapi())
+        .merge_from(super::tickets::TicketsApi::openapi())
         .merge_from(crate::ws::WsApi::openapi())
         .merge_from(super::webtransport::WebTransportApi::openapi())
         .merge_from(super::ai::AiApi::openapi())

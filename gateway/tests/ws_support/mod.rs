@@ -36,7 +36,7 @@ pub struct Node {
     pub realtime: Realtime,
     http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// Transport settings for tests that publish far faster than the default rate limit allows.
@@ -74,10 +74,23 @@ impl Node {
         ws: WsConfig,
         send_buffer: Option<usize>,
     ) -> Self {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("atrium.db").display());
-        let store = open_store(&url).await.expect("open store");
+        let mut node = Self::start_at(&url, realtime_config, ws, send_buffer).await;
+        node._dir = Some(dir);
+        node
+    }
+
+    /// A node on the database at `url` (which the caller keeps), so a test can stop a node and
+    /// start another on the same data.
+    pub async fn start_at(
+        url: &str,
+        realtime_config: RealtimeConfig,
+        ws: WsConfig,
+        send_buffer: Option<usize>,
+    ) -> Self {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let store = open_store(url).await.expect("open store");
         store.migrate().await.expect("migrate");
         let writer = MessageWriter::spawn(store.clone(), WriterConfig::default());
         let realtime = Realtime::start(store.clone(), Arc::new(writer), realtime_config)
@@ -115,7 +128,7 @@ impl Node {
                 .build()
                 .expect("http client"),
             server,
-            _dir: dir,
+            _dir: None,
         }
     }
 

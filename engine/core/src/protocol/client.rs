@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ai::Temperature;
-use crate::ids::{ChannelId, ConversationId, MessageId, RoomId, StreamId};
+use crate::ids::{ChannelId, ConversationId, MessageId, RoomId, StreamId, TicketId};
 
 /// A client → server frame: a MessagePack map whose `t` field names the variant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -143,11 +143,26 @@ pub enum ClientFrame {
     /// Stop a running generation; what was streamed so far is kept.
     #[serde(rename = "llm.cancel")]
     LlmCancel { rid: u32, stream: StreamId },
+    /// Start receiving pushes of one ticket (`id`), or of the organization's whole ticket queue
+    /// (no `id`; agents only).
+    #[serde(rename = "ticket.sub")]
+    TicketSub {
+        rid: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<TicketId>,
+    },
+    /// Stop receiving pushes of a ticket, or of the queue (no `id`).
+    #[serde(rename = "ticket.unsub")]
+    TicketUnsub {
+        rid: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<TicketId>,
+    },
 }
 
 impl ClientFrame {
     /// Every wire tag (`t`) of a client frame, in specification order.
-    pub const KINDS: [&'static str; 19] = [
+    pub const KINDS: [&'static str; 21] = [
         "hello",
         "ping",
         "auth.refresh",
@@ -167,6 +182,8 @@ impl ClientFrame {
         "room.ack",
         "llm.start",
         "llm.cancel",
+        "ticket.sub",
+        "ticket.unsub",
     ];
 
     /// The request id the reply must echo.
@@ -191,6 +208,7 @@ impl ClientFrame {
             | ClientFrame::RoomAck { rid, .. }
             | ClientFrame::LlmStart { rid, .. }
             | ClientFrame::LlmCancel { rid, .. } => *rid,
+            ClientFrame::TicketSub { rid, .. } | ClientFrame::TicketUnsub { rid, .. } => *rid,
         }
     }
 
@@ -216,6 +234,8 @@ impl ClientFrame {
             ClientFrame::RoomAck { .. } => "room.ack",
             ClientFrame::LlmStart { .. } => "llm.start",
             ClientFrame::LlmCancel { .. } => "llm.cancel",
+            ClientFrame::TicketSub { .. } => "ticket.sub",
+            ClientFrame::TicketUnsub { .. } => "ticket.unsub",
         }
     }
 
@@ -239,6 +259,7 @@ impl ClientFrame {
             | ClientFrame::RoomAck { .. }
             | ClientFrame::LlmStart { .. }
             | ClientFrame::LlmCancel { .. } => None,
+            ClientFrame::TicketSub { .. } | ClientFrame::TicketUnsub { .. } => None,
             ClientFrame::Sub { ch, .. }
             | ClientFrame::Unsub { ch, .. }
             | ClientFrame::MsgSend { ch, .. }

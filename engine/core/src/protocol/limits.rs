@@ -173,7 +173,9 @@ impl ClientFrame {
             | ClientFrame::Sub { .. }
             | ClientFrame::Unsub { .. }
             | ClientFrame::MsgDelete { .. }
-            | ClientFrame::Typing { .. } => Ok(()),
+            | ClientFrame::Typing { .. }
+            | ClientFrame::TicketSub { .. }
+            | ClientFrame::TicketUnsub { .. } => Ok(()),
         }
     }
 }

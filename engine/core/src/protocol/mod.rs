@@ -16,6 +16,7 @@ mod history;
 pub mod limits;
 pub mod room;
 pub mod server;
+pub mod ticket;
 
 pub use client::ClientFrame;
 pub use codec::{DecodeError, EncodeError, FrameCodec};

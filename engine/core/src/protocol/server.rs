@@ -8,11 +8,16 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChannelId, ConversationId, MessageId, RoomId, SessionId, StreamId, UserId};
+use crate::ids::{
+    ChannelId, ConversationId, MessageId, RoomId, SessionId, StreamId, TicketId, UserId,
+};
 use crate::protocol::error_code::ErrorCode;
 use crate::protocol::room::{
     RoomClosedReason, RoomEventKind, RoomJoined, SnapshotData, SourceGain,
 };
+use crate::protocol::ticket::CommentPush;
+use crate::ticket::records::SlaTarget;
+use crate::ticket::{Ticket, TicketNumber};
 
 /// A server → client frame: a MessagePack map whose `t` field names the variant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -188,6 +193,37 @@ pub enum ServerFrame {
         code: String,
         message: String,
     },
+    /// Push to agents watching the organization's ticket queue: a ticket was opened.
+    #[serde(rename = "ticket.created")]
+    TicketCreated {
+        ticket: Box<Ticket>,
+        /// Whether an SLA target was breached.
+        breached: bool,
+    },
+    /// Push: a watched ticket changed (status, priority, assignee, tags, …). `changes` names the
+    /// fields that changed.
+    #[serde(rename = "ticket.updated")]
+    TicketUpdated {
+        ticket: Box<Ticket>,
+        breached: bool,
+        #[serde(default)]
+        changes: Vec<String>,
+    },
+    /// Push: a comment on a watched ticket (internal notes reach agents only).
+    #[serde(rename = "ticket.comment")]
+    TicketComment {
+        ticket: TicketId,
+        comment: CommentPush,
+    },
+    /// Push: a watched ticket breached an SLA target.
+    #[serde(rename = "ticket.sla_breach")]
+    TicketSlaBreach {
+        ticket: TicketId,
+        number: TicketNumber,
+        target: SlaTarget,
+        /// The deadline that passed, unix milliseconds.
+        deadline: i64,
+    },
     /// The server is about to close this session, and why.
     #[serde(rename = "bye")]
     Bye { code: ErrorCode, message: String },
@@ -292,7 +328,7 @@ pub enum PresenceStatus {
 
 impl ServerFrame {
     /// Every wire tag (`t`) a server sends, in specification order (without `unknown`).
-    pub const KINDS: [&'static str; 21] = [
+    pub const KINDS: [&'static str; 25] = [
         "welcome",
         "pong",
         "ok",
@@ -313,6 +349,10 @@ impl ServerFrame {
         "llm.delta",
         "llm.done",
         "llm.error",
+        "ticket.created",
+        "ticket.updated",
+        "ticket.comment",
+        "ticket.sla_breach",
         "bye",
     ];
 
@@ -380,6 +420,10 @@ impl ServerFrame {
             ServerFrame::LlmDelta { .. } => "llm.delta",
             ServerFrame::LlmDone { .. } => "llm.done",
             ServerFrame::LlmError { .. } => "llm.error",
+            ServerFrame::TicketCreated { .. } => "ticket.created",
+            ServerFrame::TicketUpdated { .. } => "ticket.updated",
+            ServerFrame::TicketComment { .. } => "ticket.comment",
+            ServerFrame::TicketSlaBreach { .. } => "ticket.sla_breach",
             ServerFrame::Bye { .. } => "bye",
             ServerFrame::Unknown => "unknown",
         }
