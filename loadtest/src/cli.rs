@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ConfigError, LoadConfig, ScenarioKind, TargetKind};
+use crate::config::{ConfigError, LoadConfig, RoomTransport, ScenarioKind, TargetKind};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -100,6 +100,30 @@ pub struct RunArgs {
     /// soak: milliseconds a churning session stays.
     #[arg(long)]
     pub churn_hold_ms: Option<u64>,
+    /// rooms: rooms to create.
+    #[arg(long)]
+    pub rooms: Option<u32>,
+    /// rooms: avatars (sessions) per room.
+    #[arg(long)]
+    pub avatars: Option<u32>,
+    /// rooms: room template (`GET /api/v1/rooms/templates`).
+    #[arg(long)]
+    pub template: Option<String>,
+    /// rooms: how poses travel.
+    #[arg(long, value_enum)]
+    pub transport: Option<RoomTransport>,
+    /// rooms: poses per second per avatar.
+    #[arg(long)]
+    pub pos_hz: Option<u32>,
+    /// llm: concurrent streams.
+    #[arg(long)]
+    pub streams: Option<u32>,
+    /// llm: deltas the mock provider writes per stream.
+    #[arg(long)]
+    pub deltas: Option<u32>,
+    /// llm: milliseconds between two deltas of a stream.
+    #[arg(long)]
+    pub delta_interval_ms: Option<u64>,
     /// Write the JSON report here.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -195,6 +219,14 @@ impl RunArgs {
         set(&mut c.soak.churn_sessions, &self.churn_sessions);
         set(&mut c.soak.churn_rate_per_sec, &self.churn_rate);
         set(&mut c.soak.churn_hold_ms, &self.churn_hold_ms);
+        set(&mut c.rooms.rooms, &self.rooms);
+        set(&mut c.rooms.avatars, &self.avatars);
+        set(&mut c.rooms.template, &self.template);
+        set(&mut c.rooms.transport, &self.transport);
+        set(&mut c.rooms.pos_hz, &self.pos_hz);
+        set(&mut c.llm.streams, &self.streams);
+        set(&mut c.llm.deltas, &self.deltas);
+        set(&mut c.llm.delta_interval_ms, &self.delta_interval_ms);
         if self.report.is_some() {
             c.output.report = self.report.clone();
         }
@@ -269,12 +301,59 @@ mod tests {
     }
 
     #[test]
-    fn unknown_scenarios_fail_to_parse_and_rooms_parses_but_is_refused() {
+    fn unknown_scenarios_fail_to_parse_and_room_and_llm_flags_apply() {
         assert!(Cli::try_parse_from(["atrium-loadtest", "run", "--scenario", "nope"]).is_err());
-        let config = parse(&["--scenario", "rooms"]).load().unwrap();
+        let config = parse(&[
+            "--scenario",
+            "rooms",
+            "--rooms",
+            "3",
+            "--avatars",
+            "7",
+            "--template",
+            "theater",
+            "--pos-hz",
+            "10",
+        ])
+        .load()
+        .unwrap();
+        config.validate().unwrap();
+        assert_eq!(
+            (
+                config.rooms.rooms,
+                config.rooms.avatars,
+                config.rooms.pos_hz
+            ),
+            (3, 7, 10)
+        );
+        assert_eq!(config.rooms.template, "theater");
+        let config = parse(&["--scenario", "rooms", "--transport", "wt"])
+            .load()
+            .unwrap();
         assert!(matches!(
             config.validate(),
-            Err(ConfigError::NotImplemented("rooms"))
+            Err(ConfigError::NotImplemented(_))
         ));
+        let config = parse(&[
+            "--scenario",
+            "llm",
+            "--streams",
+            "12",
+            "--deltas",
+            "3",
+            "--delta-interval-ms",
+            "5",
+        ])
+        .load()
+        .unwrap();
+        config.validate().unwrap();
+        assert_eq!(
+            (
+                config.llm.streams,
+                config.llm.deltas,
+                config.llm.delta_interval_ms
+            ),
+            (12, 3, 5)
+        );
     }
 }

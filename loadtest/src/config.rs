@@ -2,8 +2,8 @@
 //!
 //! Defaults are written here once. A TOML file (`--config`) overrides them and command-line flags
 //! override the file (see `cli.rs`). [`LoadConfig::validate`] then checks the whole thing before
-//! anything connects: loopback targets only, sizes within the hard limits below, and the
-//! scenario actually implemented.
+//! anything connects: loopback targets only, sizes within the hard limits below, and what the
+//! scenario needs actually implemented.
 
 use std::path::{Path, PathBuf};
 
@@ -21,9 +21,18 @@ pub const MAX_DURATION_SECS: u64 = 3600;
 pub const MAX_PROCESSES: u32 = 64;
 /// Most users provisioned through the HTTP API (each costs an argon2 hash on the server).
 pub const MAX_USERS: u32 = 10_000;
+/// Most rooms one run creates.
+pub const MAX_ROOMS: u32 = 1000;
+/// Most avatars in one room (the server's capacity limit).
+pub const MAX_AVATARS_PER_ROOM: u32 = 5000;
+/// Highest pose rate per avatar.
+pub const MAX_POS_HZ: u32 = 120;
+/// Most concurrent LLM streams.
+pub const MAX_STREAMS: u32 = 20_000;
+/// Most deltas the mock provider writes per stream.
+pub const MAX_DELTAS: u32 = 10_000;
 
-/// The load shapes. `rooms` and `llm` are declared so configuration files can name them, but
-/// they are refused until the server features they drive are integrated.
+/// The load shapes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum ScenarioKind {
@@ -33,9 +42,9 @@ pub enum ScenarioKind {
     Fanout,
     /// Fan-out running while other sessions connect and disconnect.
     Soak,
-    /// Avatars moving in 3D rooms (not implemented yet).
+    /// Avatars walking in 3D rooms: `pos` at the tick rate, snapshots acknowledged.
     Rooms,
-    /// Concurrent LLM streams against the mock provider (not implemented yet).
+    /// Concurrent LLM streams answered by the load tester's own mock provider.
     Llm,
 }
 
@@ -252,6 +261,81 @@ impl Default for SoakConfig {
     }
 }
 
+/// How `rooms` sessions carry their poses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomTransport {
+    /// `pos` frames on the WebSocket.
+    Ws,
+    /// `pos` datagrams on WebTransport (not implemented in the load tester yet).
+    Wt,
+}
+
+/// `rooms`: `rooms` rooms of `template`, `avatars` sessions in each, every one walking a small
+/// circle and sending its pose `pos_hz` times a second.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoomsConfig {
+    pub rooms: u32,
+    /// Avatars (sessions) per room.
+    pub avatars: u32,
+    /// A room template name (`GET /api/v1/rooms/templates`); rooms get `capacity = avatars`.
+    pub template: String,
+    pub transport: RoomTransport,
+    /// Poses per second per avatar.
+    pub pos_hz: u32,
+    /// The server's `spatial.tick_hz` (20 by default): the snapshot rate a client should see.
+    pub tick_hz: u32,
+    /// Walking speed, metres per second (the server clamps above 6).
+    pub speed_mps: f32,
+}
+
+impl Default for RoomsConfig {
+    fn default() -> Self {
+        Self {
+            rooms: 2,
+            avatars: 10,
+            template: "gallery".to_owned(),
+            transport: RoomTransport::Ws,
+            pos_hz: 20,
+            tick_hz: 20,
+            speed_mps: 1.5,
+        }
+    }
+}
+
+/// `llm`: `streams` generations at once, spread over the users (stream `j` belongs to user
+/// `j mod users.count`), each answered by the mock with `deltas` deltas, one every
+/// `delta_interval_ms`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    pub streams: u32,
+    pub deltas: u32,
+    pub delta_interval_ms: u64,
+    /// The model and provider account the run configures on the server (admin API).
+    pub model: String,
+    /// An administrator of the default organization: registered (on a fresh database the first
+    /// account becomes admin) or logged in with `users.password`.
+    pub admin_user: String,
+    /// The server's `llm.streams.max_per_user` (4 by default): a run is refused if a user would
+    /// have more streams at once than that.
+    pub max_per_user: u32,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self {
+            streams: 40,
+            deltas: 20,
+            delta_interval_ms: 50,
+            model: "loadtest-mock".to_owned(),
+            admin_user: "lt-admin".to_owned(),
+            max_per_user: 4,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutputConfig {
@@ -278,6 +362,8 @@ pub struct LoadConfig {
     pub connect: ConnectConfig,
     pub fanout: FanoutConfig,
     pub soak: SoakConfig,
+    pub rooms: RoomsConfig,
+    pub llm: LlmConfig,
     pub output: OutputConfig,
 }
 
@@ -292,6 +378,8 @@ impl Default for LoadConfig {
             connect: ConnectConfig::default(),
             fanout: FanoutConfig::default(),
             soak: SoakConfig::default(),
+            rooms: RoomsConfig::default(),
+            llm: LlmConfig::default(),
             output: OutputConfig::default(),
         }
     }
@@ -309,8 +397,7 @@ pub enum ConfigError {
     #[error(transparent)]
     Loopback(#[from] LoopbackError),
     #[error(
-        "scenario `{0}` is not implemented yet: it needs server features that are not \
-         integrated (see docs/benchmarks.md, \"Load tester\"); use connect, fanout or soak"
+        "{0} is not implemented in the load tester yet (see docs/benchmarks.md, \"Load tester\")"
     )]
     NotImplemented(&'static str),
     #[error("{0}")]
@@ -342,11 +429,6 @@ impl LoadConfig {
 
     /// Checks everything that can be checked before connecting.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        match self.scenario {
-            ScenarioKind::Rooms => return Err(ConfigError::NotImplemented("rooms")),
-            ScenarioKind::Llm => return Err(ConfigError::NotImplemented("llm")),
-            _ => {}
-        }
         let target = loopback::check_url(&self.target.ws_url(), &["ws"])?;
         if self.target.kind == TargetKind::Atrium {
             loopback::check_url(&self.target.http_base(), &["http"])?;
@@ -415,10 +497,96 @@ impl LoadConfig {
         {
             return invalid("soak.churn_rate_per_sec must be at least 1".into());
         }
+        if matches!(self.scenario, ScenarioKind::Rooms | ScenarioKind::Llm)
+            && self.target.kind != TargetKind::Atrium
+        {
+            return invalid(format!(
+                "scenario {} drives Atrium features; use --target atrium",
+                self.scenario.as_str()
+            ));
+        }
+        if self.scenario == ScenarioKind::Rooms {
+            self.validate_rooms()?;
+        }
+        if self.scenario == ScenarioKind::Llm {
+            self.validate_llm()?;
+        }
         if self.total_sessions() > MAX_SESSIONS {
             return invalid(format!(
                 "{} sessions requested; a run opens at most {MAX_SESSIONS}",
                 self.total_sessions()
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_rooms(&self) -> Result<(), ConfigError> {
+        let r = &self.rooms;
+        if r.transport == RoomTransport::Wt {
+            return Err(ConfigError::NotImplemented(
+                "rooms over WebTransport (--transport wt)",
+            ));
+        }
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if !(1..=MAX_ROOMS).contains(&r.rooms) {
+            return invalid(format!("rooms.rooms must be 1 to {MAX_ROOMS}"));
+        }
+        if !(1..=MAX_AVATARS_PER_ROOM).contains(&r.avatars) {
+            return invalid(format!("rooms.avatars must be 1 to {MAX_AVATARS_PER_ROOM}"));
+        }
+        if !(1..=MAX_POS_HZ).contains(&r.pos_hz) || !(1..=MAX_POS_HZ).contains(&r.tick_hz) {
+            return invalid(format!(
+                "rooms.pos_hz and rooms.tick_hz must be 1 to {MAX_POS_HZ}"
+            ));
+        }
+        if !(r.speed_mps.is_finite() && r.speed_mps > 0.0 && r.speed_mps <= 6.0) {
+            return invalid(
+                "rooms.speed_mps must be above 0 and at most 6 (the server's limit)".into(),
+            );
+        }
+        let name_ok = !r.template.is_empty()
+            && r.template.len() <= 64
+            && r.template
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !name_ok {
+            return invalid("rooms.template must be a template name (a-z 0-9 - _)".into());
+        }
+        // A user has one avatar per room: two sessions of one user in one room would take the
+        // avatar from each other.
+        if self.users.count < r.avatars {
+            return invalid(format!(
+                "rooms.avatars ({}) needs at least as many users (users.count is {})",
+                r.avatars, self.users.count
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_llm(&self) -> Result<(), ConfigError> {
+        let l = &self.llm;
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if !(1..=MAX_STREAMS).contains(&l.streams) {
+            return invalid(format!("llm.streams must be 1 to {MAX_STREAMS}"));
+        }
+        if !(1..=MAX_DELTAS).contains(&l.deltas) {
+            return invalid(format!("llm.deltas must be 1 to {MAX_DELTAS}"));
+        }
+        if l.delta_interval_ms > 60_000 {
+            return invalid("llm.delta_interval_ms must be at most 60000".into());
+        }
+        if l.model.is_empty() || l.model.len() > 128 || l.admin_user.is_empty() {
+            return invalid("llm.model (≤ 128 bytes) and llm.admin_user must be set".into());
+        }
+        let per_user = l.streams.div_ceil(self.users.count.max(1));
+        if per_user > l.max_per_user {
+            return invalid(format!(
+                "{} streams over {} users is {per_user} per user, above llm.max_per_user ({}); \
+                 use --users {} or raise the server's llm.streams.max_per_user and llm.max_per_user",
+                l.streams,
+                self.users.count,
+                l.max_per_user,
+                l.streams.div_ceil(l.max_per_user.max(1))
             ));
         }
         Ok(())
@@ -433,7 +601,9 @@ impl LoadConfig {
             ScenarioKind::Connect => self.connect.sessions,
             ScenarioKind::Fanout => fanout,
             ScenarioKind::Soak => fanout + self.soak.churn_sessions,
-            ScenarioKind::Rooms | ScenarioKind::Llm => 0,
+            ScenarioKind::Rooms => u64::from(self.rooms.rooms) * u64::from(self.rooms.avatars),
+            // One session per user that has a stream.
+            ScenarioKind::Llm => u64::from(self.llm.streams.min(self.users.count)),
         }
     }
 }
@@ -489,7 +659,7 @@ mod tests {
                 seen += 1;
             }
         }
-        assert!(seen >= 4, "fanout ×2, idle sessions, soak");
+        assert!(seen >= 6, "fanout ×2, idle sessions, soak, rooms, llm");
     }
 
     #[test]
@@ -500,16 +670,76 @@ mod tests {
     }
 
     #[test]
-    fn rooms_and_llm_are_refused_as_not_implemented() {
-        for scenario in [ScenarioKind::Rooms, ScenarioKind::Llm] {
-            let config = LoadConfig {
-                scenario,
+    fn rooms_and_llm_defaults_are_valid_and_read_from_toml() {
+        let config = LoadConfig::from_toml(
+            r#"
+            scenario = "rooms"
+            [users]
+            count = 50
+            [rooms]
+            rooms = 20
+            avatars = 50
+            template = "theater"
+            "#,
+        )
+        .unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.total_sessions(), 1000);
+        assert_eq!(config.rooms.pos_hz, 20);
+        let config = LoadConfig::from_toml(
+            "scenario = \"llm\"\n[users]\ncount = 25\n[llm]\nstreams = 100\ndeltas = 5\n",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.total_sessions(), 25, "one session per user");
+        assert_eq!(config.llm.delta_interval_ms, 50);
+    }
+
+    #[test]
+    fn rooms_and_llm_sizes_outside_the_limits_are_refused() {
+        let rooms = |f: fn(&mut LoadConfig)| {
+            let mut c = LoadConfig {
+                scenario: ScenarioKind::Rooms,
                 ..LoadConfig::default()
             };
-            let err = config.validate().unwrap_err();
-            assert!(matches!(err, ConfigError::NotImplemented(_)));
-            assert!(err.to_string().contains("not implemented yet"), "{err}");
+            f(&mut c);
+            c.validate()
+        };
+        assert!(rooms(|_| {}).is_ok());
+        for f in [
+            (|c: &mut LoadConfig| c.rooms.rooms = 0) as fn(&mut LoadConfig),
+            |c| c.rooms.avatars = 0,
+            |c| c.rooms.pos_hz = 0,
+            |c| c.rooms.speed_mps = 7.0,
+            |c| c.rooms.template = "../etc".into(),
+            |c| c.users.count = 5,
+            |c| c.target.kind = TargetKind::Nats,
+        ] {
+            assert!(matches!(rooms(f), Err(ConfigError::Invalid(_))));
         }
+        let err = rooms(|c| c.rooms.transport = RoomTransport::Wt).unwrap_err();
+        assert!(matches!(err, ConfigError::NotImplemented(_)), "{err}");
+        assert!(err.to_string().contains("WebTransport"), "{err}");
+
+        let llm = |f: fn(&mut LoadConfig)| {
+            let mut c = LoadConfig {
+                scenario: ScenarioKind::Llm,
+                ..LoadConfig::default()
+            };
+            f(&mut c);
+            c.validate()
+        };
+        assert!(llm(|_| {}).is_ok());
+        for f in [
+            (|c: &mut LoadConfig| c.llm.streams = 0) as fn(&mut LoadConfig),
+            |c| c.llm.deltas = 0,
+            |c| c.llm.model = String::new(),
+        ] {
+            assert!(matches!(llm(f), Err(ConfigError::Invalid(_))));
+        }
+        // 1000 streams over 100 users is 10 per user, above the server's default of 4.
+        let err = llm(|c| c.llm.streams = 1000).unwrap_err().to_string();
+        assert!(err.contains("--users 250"), "{err}");
     }
 
     #[test]

@@ -14,10 +14,11 @@
 
 use std::collections::BTreeMap;
 
-use atrium_core::ids::ChannelId;
+use atrium_core::ids::{ChannelId, ConversationId, RoomId};
 use serde::{Deserialize, Serialize};
 
 use crate::config::LoadConfig;
+use crate::counts::{LlmCounts, RoomCounts};
 use crate::integrity::Integrity;
 use crate::recorder::LatencySnapshot;
 
@@ -30,6 +31,12 @@ pub struct Job {
     pub tokens: Vec<String>,
     /// Atrium channel ids, indexed by channel.
     pub channel_ids: Vec<ChannelId>,
+    /// `rooms`: room ids, indexed by room.
+    #[serde(default)]
+    pub room_ids: Vec<RoomId>,
+    /// `llm`: conversation ids, indexed by stream.
+    #[serde(default)]
+    pub conversation_ids: Vec<ConversationId>,
 }
 
 /// What each publisher had confirmed when publishing stopped.
@@ -128,6 +135,10 @@ pub struct WorkerReport {
     pub last_delivery_us: u64,
     /// CPU time this worker process used.
     pub cpu_seconds: f64,
+    #[serde(default)]
+    pub rooms: RoomCounts,
+    #[serde(default)]
+    pub llm: LlmCounts,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ use crate::config::{LoadConfig, ScenarioKind, TargetKind};
 use crate::control::{
     Expectations, FromWorker, Job, Progress, PublisherOutcome, ToWorker, WorkerReport,
 };
+use crate::llm_mock::{MockProvider, MockShape};
 use crate::payload::now_us;
 use crate::procstat;
 use crate::progress::ProgressView;
@@ -95,6 +96,8 @@ impl Fleet {
                 config: config.clone(),
                 tokens: provisioned.tokens.clone(),
                 channel_ids: provisioned.channel_ids.clone(),
+                room_ids: provisioned.room_ids.clone(),
+                conversation_ids: provisioned.conversation_ids.clone(),
             }));
             write_line(&mut stdin, &job).await?;
             let tx = tx.clone();
@@ -218,16 +221,29 @@ pub async fn run(config: LoadConfig, command: String) -> anyhow::Result<Report> 
     let load_average = procstat::load_average().unwrap_or(0.0);
     let server_pid = config.output.server_pid;
 
+    // `llm`: the provider the server streams from, served here for the whole run.
+    let mock = if config.scenario == ScenarioKind::Llm {
+        let shape = MockShape {
+            deltas: config.llm.deltas,
+            interval: Duration::from_millis(config.llm.delta_interval_ms),
+        };
+        Some(
+            MockProvider::start(shape)
+                .await
+                .context("cannot start the mock LLM provider")?,
+        )
+    } else {
+        None
+    };
     let provisioned = if config.target.kind == TargetKind::Atrium {
-        eprintln!(
-            "provisioning {} users, {} channels and {} memberships over HTTP…",
-            config.users.count,
-            crate::plan::Plan::new(&config).channel_count(),
-            provision::membership_count(&config)
-        );
-        provision::provision(&config, &format!("{:x}", now_us()))
-            .await
-            .context("provisioning through the HTTP API failed")?
+        eprintln!("provisioning over HTTP: {}…", provision::describe(&config));
+        provision::provision(
+            &config,
+            &format!("{:x}", now_us()),
+            mock.as_ref().map(|m| m.base_url.as_str()),
+        )
+        .await
+        .context("provisioning through the HTTP API failed")?
     } else {
         Provisioned::default()
     };
@@ -287,7 +303,12 @@ pub async fn run(config: LoadConfig, command: String) -> anyhow::Result<Report> 
             Duration::from_secs(c.hold_secs) + PHASE_SLACK
         }
         _ => {
-            fleet.view.phase("publish", config.run.duration_secs);
+            let phase = match config.scenario {
+                ScenarioKind::Rooms => "walk",
+                ScenarioKind::Llm => "stream",
+                _ => "publish",
+            };
+            fleet.view.phase(phase, config.run.duration_secs);
             Duration::from_secs(config.run.duration_secs + config.run.drain_secs) + PHASE_SLACK
         }
     };
@@ -357,6 +378,10 @@ pub async fn run(config: LoadConfig, command: String) -> anyhow::Result<Report> 
         server,
     };
     let mut report = Report::build(&config, &reports, facts);
+    if let (Some(mock), Some(llm)) = (&mock, report.llm.as_mut()) {
+        llm.provider_streams = mock.streamed_requests();
+        llm.provider_other_requests = mock.other_requests();
+    }
     report.generator.cpu_seconds = generator_cpu;
     report.generator.cpu_cores = generator_cpu / active_secs.max(1e-3);
     Ok(report)

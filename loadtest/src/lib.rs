@@ -7,8 +7,13 @@
 //! - `fanout`: M channels × K subscribers, publishers posting P messages/s (or as fast as the
 //!   server confirms) for T seconds;
 //! - `soak`: `fanout` while other sessions keep connecting and leaving;
-//! - `rooms` and `llm` are named but refused until the server features they drive are
-//!   integrated.
+//! - `rooms` (Atrium only): R rooms × A avatars walking and sending `pos` at the tick rate over
+//!   the WebSocket, acknowledging snapshots; reports snapshots and bytes per client per second
+//!   and the latency from a `pos` send to the first snapshot that shows the move to a peer
+//!   (WebTransport datagrams are refused as not implemented yet);
+//! - `llm` (Atrium only): S concurrent generations answered by a mock OpenAI-compatible provider
+//!   the tester serves itself ([`llm_mock`]) and configures over the admin API; reports the
+//!   latency of every delta, time to first delta, deltas per second and gaps by delta `seq`.
 //!
 //! Every delivery carries its send time and a sequence number, so each run reports end-to-end
 //! latency (HDR histogram) and, per subscriber, gaps and duplicates. The same scenarios speak
@@ -24,7 +29,10 @@ pub mod compare;
 pub mod config;
 pub mod control;
 pub mod coordinator;
+pub mod counts;
+pub mod feature_report;
 pub mod integrity;
+pub mod llm_mock;
 pub mod loopback;
 pub mod payload;
 pub mod plan;

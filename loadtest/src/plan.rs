@@ -6,7 +6,12 @@
 //! - `fanout`/`soak`: subscribers `0 .. M·K` (subscriber `s` is in channel `s / K`), then
 //!   publishers `M·K .. M·K + M·P` (publisher `p` posts to channel `p / P`), then (soak) churning
 //!   sessions (churner `j` subscribes to channel `j mod M`);
-//! - `connect`: sessions `0 .. N`, session `i` subscribing to channel `i mod C`.
+//! - `connect`: sessions `0 .. N`, session `i` subscribing to channel `i mod C`;
+//! - `rooms`: sessions `0 .. R·A`, session `s` is avatar `s mod A` of room `s / A` and watches
+//!   the next avatar of its room; whole rooms go to one worker (room `r` to worker `r mod P`), so
+//!   an avatar and the peer it watches share a process and its clock-free bookkeeping;
+//! - `llm`: one session per user that has a stream (sessions `0 .. min(S, U)`), stream `j`
+//!   belonging to user `j mod U`.
 //!
 //! Session `i` belongs to user `i mod U` and uses that user's token. Sessions, publishers and
 //! churners are dealt to workers round-robin, so every worker carries a slice of every channel.
@@ -31,6 +36,25 @@ pub struct PublisherSpec {
     pub id: u32,
     pub session: u64,
     pub channel: u32,
+}
+
+/// One avatar of `rooms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AvatarSpec {
+    pub session: u64,
+    pub room: u32,
+    /// Its place among the room's avatars (`0 .. A`), which also picks its walk.
+    pub index: u32,
+    /// The session whose avatar this one measures (the next of the room; itself when alone).
+    pub watches: u64,
+}
+
+/// One `llm` session: a user and the streams it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlmSessionSpec {
+    pub session: u64,
+    /// Global stream numbers (indexes into the provisioned conversations).
+    pub streams: Vec<u32>,
 }
 
 /// The plan of one run.
@@ -150,6 +174,47 @@ impl<'a> Plan<'a> {
                 channel: Some((j % channels) as u32),
             })
             .collect()
+    }
+
+    /// The avatars a worker runs in `rooms`.
+    pub fn avatars(&self, worker: u32) -> Vec<AvatarSpec> {
+        if self.config.scenario != ScenarioKind::Rooms {
+            return Vec::new();
+        }
+        let per_room = u64::from(self.config.rooms.avatars.max(1));
+        (0..self.config.rooms.rooms)
+            .filter(|&room| self.mine(u64::from(room), worker))
+            .flat_map(|room| {
+                let base = u64::from(room) * per_room;
+                (0..per_room).map(move |i| AvatarSpec {
+                    session: base + i,
+                    room,
+                    index: i as u32,
+                    watches: base + (i + 1) % per_room,
+                })
+            })
+            .collect()
+    }
+
+    /// The sessions a worker runs in `llm`, with their streams.
+    pub fn llm_sessions(&self, worker: u32) -> Vec<LlmSessionSpec> {
+        if self.config.scenario != ScenarioKind::Llm {
+            return Vec::new();
+        }
+        let users = self.config.users.count.max(1);
+        let streams = self.config.llm.streams;
+        (0..streams.min(users))
+            .filter(|&u| self.mine(u64::from(u), worker))
+            .map(|u| LlmSessionSpec {
+                session: u64::from(u),
+                streams: (u..streams).step_by(users as usize).collect(),
+            })
+            .collect()
+    }
+
+    /// The user owning stream `stream` (who creates its conversation).
+    pub fn stream_owner(&self, stream: u32) -> u32 {
+        stream % self.config.users.count.max(1)
     }
 
     /// A per-worker share of a global rate (at least 1 when the global rate is not 0).
@@ -289,6 +354,61 @@ mod tests {
             [12, 13, 14]
         );
         assert_eq!(churners[1].channel, Some(1));
+    }
+
+    #[test]
+    fn whole_rooms_go_to_one_worker_and_avatars_watch_their_neighbour() {
+        let mut config = LoadConfig {
+            scenario: ScenarioKind::Rooms,
+            ..LoadConfig::default()
+        };
+        config.rooms.rooms = 3;
+        config.rooms.avatars = 4;
+        config.run.processes = 2;
+        let plan = Plan::new(&config);
+        let w0 = plan.avatars(0);
+        let w1 = plan.avatars(1);
+        assert_eq!(w0.len() + w1.len(), 12);
+        assert!(w0.iter().all(|a| a.room != 1) && w1.iter().all(|a| a.room == 1));
+        let last_of_room_2 = w0.iter().find(|a| a.session == 11).unwrap();
+        assert_eq!((last_of_room_2.room, last_of_room_2.index), (2, 3));
+        assert_eq!(last_of_room_2.watches, 8, "the ring closes within the room");
+        assert_eq!(w1[0].watches, 5);
+        // Sessions of one room belong to distinct users when there are as many users as avatars.
+        config.users.count = 4;
+        let plan = Plan::new(&config);
+        let users: BTreeSet<u32> = w1.iter().map(|a| plan.user_of(a.session)).collect();
+        assert_eq!(users.len(), 4);
+        assert!(plan.subscribers(0).is_empty() && plan.channel_count() == 0);
+        config.rooms.avatars = 1;
+        assert_eq!(Plan::new(&config).avatars(0)[0].watches, 0, "alone: itself");
+    }
+
+    #[test]
+    fn llm_streams_are_spread_over_one_session_per_user() {
+        let mut config = LoadConfig {
+            scenario: ScenarioKind::Llm,
+            ..LoadConfig::default()
+        };
+        config.llm.streams = 10;
+        config.users.count = 4;
+        config.run.processes = 2;
+        let plan = Plan::new(&config);
+        let w0 = plan.llm_sessions(0);
+        let w1 = plan.llm_sessions(1);
+        assert_eq!(w0.iter().map(|s| s.session).collect::<Vec<_>>(), [0, 2]);
+        assert_eq!(w0[0].streams, [0, 4, 8]);
+        assert_eq!(w1[1].streams, [3, 7]);
+        let all: usize = w0.iter().chain(&w1).map(|s| s.streams.len()).sum();
+        assert_eq!(all, 10);
+        assert!(w0.iter().chain(&w1).all(|s| {
+            s.streams
+                .iter()
+                .all(|&j| plan.stream_owner(j) as u64 == s.session)
+        }));
+        // Fewer streams than users: only users with a stream get a session.
+        config.llm.streams = 3;
+        assert_eq!(Plan::new(&config).llm_sessions(0).len(), 2);
     }
 
     #[test]

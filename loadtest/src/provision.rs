@@ -5,19 +5,25 @@
 //! user presents the same access token (tokens live 30 minutes by default, longer than a run).
 //! A user that already exists (an earlier run against the same database) is logged in instead.
 //! Channels are created fresh for each run by user 0, who then adds the members the plan needs.
+//!
+//! `rooms` runs have user 0 create their rooms (template and capacity from the configuration).
+//! `llm` runs first make sure of an administrator (`llm.admin_user`; on a fresh database the
+//! first account is the admin), point a provider account and a model at the load tester's mock
+//! provider through the admin API, and create one conversation per stream, owned by the user
+//! whose session starts it.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use atrium_core::ids::ChannelId;
+use atrium_core::ids::{ChannelId, ConversationId, RoomId};
 use serde::Deserialize;
 use serde_json::json;
 use thiserror::Error;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::config::LoadConfig;
+use crate::config::{LoadConfig, ScenarioKind};
 use crate::plan::Plan;
 
 /// One HTTP request may take this long (registrations queue behind the server's hash limit).
@@ -52,6 +58,15 @@ pub struct Provisioned {
     pub tokens: Vec<String>,
     pub user_ids: Vec<String>,
     pub channel_ids: Vec<ChannelId>,
+    /// `rooms`: room ids by room index.
+    pub room_ids: Vec<RoomId>,
+    /// `llm`: conversation ids by stream number.
+    pub conversation_ids: Vec<ConversationId>,
+}
+
+#[derive(Deserialize)]
+struct IdReply<T> {
+    id: T,
 }
 
 #[derive(Deserialize)]
@@ -83,7 +98,22 @@ impl Api {
         token: Option<&str>,
         body: serde_json::Value,
     ) -> Result<reqwest::Response, ProvisionError> {
-        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
+        self.send(reqwest::Method::POST, what, path, token, body)
+            .await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        what: &str,
+        path: &str,
+        token: Option<&str>,
+        body: serde_json::Value,
+    ) -> Result<reqwest::Response, ProvisionError> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .json(&body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -145,8 +175,13 @@ impl Api {
     }
 }
 
-/// Provisions everything `config` needs; `run_id` makes channel names unique.
-pub async fn provision(config: &LoadConfig, run_id: &str) -> Result<Provisioned, ProvisionError> {
+/// Provisions everything `config` needs; `run_id` makes channel and room names unique;
+/// `llm_base_url` is the mock provider an `llm` run points the server at.
+pub async fn provision(
+    config: &LoadConfig,
+    run_id: &str,
+    llm_base_url: Option<&str>,
+) -> Result<Provisioned, ProvisionError> {
     let http = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .no_proxy()
@@ -160,6 +195,14 @@ pub async fn provision(config: &LoadConfig, run_id: &str) -> Result<Provisioned,
         base: config.target.http_base(),
     });
     let gate = Arc::new(Semaphore::new(config.users.concurrency.max(1) as usize));
+
+    // The administrator goes first: on a fresh database the first account is the admin.
+    if let (ScenarioKind::Llm, Some(base_url)) = (config.scenario, llm_base_url) {
+        let admin = api
+            .user(&config.llm.admin_user, &config.users.password)
+            .await?;
+        configure_mock_model(&api, &admin.access_token, config, base_url).await?;
+    }
 
     // Users (argon2 on the server: bounded concurrency).
     let users = config.users.count;
@@ -229,18 +272,133 @@ pub async fn provision(config: &LoadConfig, run_id: &str) -> Result<Provisioned,
     while let Some(joined) = tasks.join_next().await {
         joined.map_err(|e| ProvisionError::Task(e.to_string()))??;
     }
+
+    let mut room_ids = Vec::new();
+    if config.scenario == ScenarioKind::Rooms {
+        let r = &config.rooms;
+        for room in 0..r.rooms {
+            let what = format!("creating room {room}");
+            let reply = api
+                .post(
+                    &what,
+                    "/api/v1/rooms",
+                    Some(&owner),
+                    json!({
+                        "name": format!("lt-{run_id}-{room}"),
+                        "template": r.template,
+                        "capacity": r.avatars,
+                        "create_chat": false,
+                    }),
+                )
+                .await?;
+            room_ids.push(Api::expect::<IdReply<RoomId>>(&what, reply).await?.id);
+        }
+    }
+
+    let mut conversation_ids = Vec::new();
+    if config.scenario == ScenarioKind::Llm {
+        let mut tasks = JoinSet::new();
+        for stream in 0..config.llm.streams {
+            let (api, gate) = (api.clone(), gate.clone());
+            let token = tokens[plan.stream_owner(stream) as usize].clone();
+            let model = config.llm.model.clone();
+            tasks.spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                let what = format!("creating the conversation of stream {stream}");
+                let reply = api
+                    .post(
+                        &what,
+                        "/api/v1/ai/conversations",
+                        Some(&token),
+                        json!({"title": format!("lt {stream}"), "model": model}),
+                    )
+                    .await?;
+                let id = Api::expect::<IdReply<ConversationId>>(&what, reply)
+                    .await?
+                    .id;
+                Ok::<_, ProvisionError>((stream, id))
+            });
+        }
+        let mut ids = vec![None; config.llm.streams as usize];
+        while let Some(joined) = tasks.join_next().await {
+            let (stream, id) = joined.map_err(|e| ProvisionError::Task(e.to_string()))??;
+            ids[stream as usize] = Some(id);
+        }
+        conversation_ids = ids.into_iter().flatten().collect();
+    }
     Ok(Provisioned {
         tokens,
         user_ids,
         channel_ids,
+        room_ids,
+        conversation_ids,
     })
 }
 
-/// Users each channel needs, for the log line before provisioning.
+/// Points provider account `<model>` and model `<model>` at the mock (admin API). A model left
+/// by an earlier run against the same database is kept: it names the same account, whose base
+/// URL is replaced here.
+async fn configure_mock_model(
+    api: &Api,
+    admin_token: &str,
+    config: &LoadConfig,
+    base_url: &str,
+) -> Result<(), ProvisionError> {
+    let name = &config.llm.model;
+    let what =
+        format!("configuring provider account {name} (needs an admin of the default organization)");
+    let reply = api
+        .send(
+            reqwest::Method::PUT,
+            &what,
+            &format!("/api/v1/admin/providers/{name}"),
+            Some(admin_token),
+            json!({"kind": "openai", "base_url": base_url, "api_key": "loadtest-mock-key"}),
+        )
+        .await?;
+    Api::expect::<serde_json::Value>(&what, reply).await?;
+    let what = format!("configuring model {name}");
+    let reply = api
+        .post(
+            &what,
+            "/api/v1/admin/models",
+            Some(admin_token),
+            json!({"name": name, "provider": name, "model_id": "mock", "fallback": []}),
+        )
+        .await?;
+    if reply.status() == reqwest::StatusCode::CONFLICT {
+        return Ok(());
+    }
+    Api::expect::<serde_json::Value>(&what, reply)
+        .await
+        .map(drop)
+}
+
+/// Users each channel needs.
 pub fn membership_count(config: &LoadConfig) -> usize {
     Plan::new(config)
         .channel_members()
         .iter()
         .map(BTreeSet::len)
         .sum()
+}
+
+/// What provisioning is about to make, for the log line before it.
+pub fn describe(config: &LoadConfig) -> String {
+    let users = config.users.count;
+    match config.scenario {
+        ScenarioKind::Rooms => format!(
+            "{users} users and {} rooms of template {}",
+            config.rooms.rooms, config.rooms.template
+        ),
+        ScenarioKind::Llm => format!(
+            "an admin, the mock model {}, {users} users and {} conversations",
+            config.llm.model, config.llm.streams
+        ),
+        _ => format!(
+            "{users} users, {} channels and {} memberships",
+            Plan::new(config).channel_count(),
+            membership_count(config)
+        ),
+    }
 }

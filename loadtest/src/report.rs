@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::LoadConfig;
 use crate::control::WorkerReport;
+use crate::counts::{LlmCounts, RoomCounts};
+use crate::feature_report::{LlmSummary, RoomsSummary};
 use crate::integrity::Integrity;
 use crate::recorder::{LatencyRecorder, LatencySummary, TimelinePoint};
 
@@ -89,7 +91,12 @@ pub struct Report {
     pub sessions: SessionSummary,
     pub fanout: Option<FanoutSummary>,
     pub churn: Option<ChurnSummary>,
-    /// End-to-end delivery latency (payload timestamp → subscriber).
+    #[serde(default)]
+    pub rooms: Option<RoomsSummary>,
+    #[serde(default)]
+    pub llm: Option<LlmSummary>,
+    /// End-to-end delivery latency (payload timestamp → subscriber; rooms: a peer's `pos` send
+    /// → the first snapshot showing it; llm: the mock's write → the delta's arrival).
     pub latency: LatencySummary,
     pub errors: BTreeMap<String, u64>,
     pub reconnects: u64,
@@ -140,7 +147,13 @@ impl Report {
         let mut errors = BTreeMap::new();
         let mut integrity = Integrity::default();
         let mut w = WorkerReport::default();
+        let mut room_counts = RoomCounts::default();
+        let mut llm_counts = LlmCounts::default();
+        let mut first_delta = LatencyRecorder::default();
         for r in workers {
+            room_counts.merge(&r.rooms);
+            llm_counts.merge(&r.llm);
+            first_delta.merge(&LatencyRecorder::from_snapshot(&r.llm.first_delta));
             latency.merge(&LatencyRecorder::from_snapshot(&r.latency));
             acks.merge(&LatencyRecorder::from_snapshot(&r.ack_latency));
             connects.merge(&LatencyRecorder::from_snapshot(&r.connect_latency));
@@ -216,12 +229,18 @@ impl Report {
             },
             fanout,
             churn,
+            rooms: (scenario == crate::config::ScenarioKind::Rooms)
+                .then(|| RoomsSummary::build(config, &room_counts)),
+            llm: (scenario == crate::config::ScenarioKind::Llm)
+                .then(|| LlmSummary::build(config, &llm_counts, &first_delta)),
             latency: latency.summary(),
             errors,
             reconnects: w.reconnects,
             integrity,
-            integrity_basis: match config.target.kind {
-                crate::config::TargetKind::Atrium => "seq",
+            integrity_basis: match (scenario, config.target.kind) {
+                (crate::config::ScenarioKind::Rooms, _) => "none (poses are not a sequence)",
+                (crate::config::ScenarioKind::Llm, _) => "delta seq per stream",
+                (_, crate::config::TargetKind::Atrium) => "seq",
                 _ => "publisher counter",
             }
             .to_owned(),
@@ -279,6 +298,12 @@ impl Report {
                 a.p50_ms, a.p99_ms, a.max_ms
             );
         }
+        if let Some(rooms) = &self.rooms {
+            rooms.text(&mut s);
+        }
+        if let Some(llm) = &self.llm {
+            llm.text(&mut s);
+        }
         let measured_deliveries = self.scenario != "connect";
         let l = &self.latency;
         if measured_deliveries {
@@ -289,7 +314,7 @@ impl Report {
             );
         }
         let i = &self.integrity;
-        if measured_deliveries {
+        if measured_deliveries && self.rooms.is_none() {
             let _ = writeln!(
                 s,
                 "integrity     by {}: {} gaps, {} duplicates, {} reordered over {} subscribers ({})",

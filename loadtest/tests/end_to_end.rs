@@ -1,6 +1,7 @@
 //! The whole binary against a small in-process NATS-over-WebSocket server: coordinator, worker
-//! processes, phases, latency, integrity and the report file. A second test makes sure a
-//! non-loopback target is refused before anything connects.
+//! processes, phases, latency, integrity and the report file; the `rooms` and `llm` scenarios
+//! against an in-process Atrium node (debug build, fresh SQLite database). Another test makes
+//! sure a non-loopback target is refused before anything connects.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -250,9 +251,163 @@ fn a_remote_target_is_refused_before_connecting() {
         assert!(stderr.contains("only targets loopback"), "{stderr}");
     }
     let output = loadtest()
-        .args(["run", "--scenario", "llm", "--quiet"])
+        .args(["run", "--scenario", "rooms", "--transport", "wt", "--quiet"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not implemented yet"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("WebTransport") && stderr.contains("not implemented"),
+        "{stderr}"
+    );
+}
+
+/// An Atrium node on a free loopback port with a fresh database, fast password hashing and the
+/// realtime core; its tick rate is the default 20 Hz.
+struct AtriumNode {
+    _node: atrium::commands::serve::Node,
+    ws: String,
+    _dir: tempfile::TempDir,
+}
+
+impl AtriumNode {
+    async fn start() -> Self {
+        atrium::crypto::install_crypto_provider();
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = atrium::config::Config {
+            http_addr: "127.0.0.1:0".parse().unwrap(),
+            database_url: format!("sqlite://{}/atrium.db", dir.path().display()),
+            ..atrium::config::Config::default()
+        };
+        config.webtransport.enabled = false;
+        config.http.password = atrium_core::auth::PasswordParams::INSECURE_FAST_FOR_TESTS;
+        let node = atrium::commands::serve::Node::start(
+            config,
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        Self {
+            ws: format!("ws://{}/ws", node.http_addr),
+            _node: node,
+            _dir: dir,
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> (String, serde_json::Value) {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("report.json");
+        let plots = dir.path().join("plots");
+        let mut command = loadtest();
+        command
+            .args(["run", "--target", "atrium", "--quiet", "--url", &self.ws])
+            .args(["--report", report.to_str().unwrap()])
+            .args(["--plots-dir", plots.to_str().unwrap()])
+            .args(args);
+        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "stdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let json = read_report(&report);
+        let label = json["label"].as_str().unwrap().to_owned();
+        assert!(
+            plots
+                .join(format!("{label}-latency-histogram.svg"))
+                .is_file()
+        );
+        (stdout, json)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rooms_run_walks_avatars_and_measures_snapshots_and_peer_latency() {
+    let node = AtriumNode::start().await;
+    let (stdout, json) = node
+        .run(&[
+            "--scenario",
+            "rooms",
+            "--rooms",
+            "2",
+            "--avatars",
+            "5",
+            "--users",
+            "5",
+            "--duration",
+            "2",
+            "--drain",
+            "1",
+        ])
+        .await;
+    let rooms = &json["rooms"];
+    assert_eq!(rooms["joined"], 10, "{rooms}");
+    assert_eq!(json["sessions"]["connected"], 10);
+    // 20 Hz ticks: every tick brings a snapshot while everyone walks. A debug node on a loaded
+    // machine may skip ticks, so this only asks for most of them.
+    let per_client = rooms["snapshots_per_client_per_sec"].as_f64().unwrap();
+    assert!((10.0..=21.0).contains(&per_client), "{rooms}");
+    assert!(rooms["delta_share"].as_f64().unwrap() > 0.5, "{rooms}");
+    assert!(rooms["snapshot_bytes_per_client_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(rooms["unusable_parts"], 0, "{rooms}");
+    let poses = rooms["poses"].as_u64().unwrap();
+    assert!(
+        (300..=420).contains(&poses),
+        "about 10 × 2 s × 20 Hz: {rooms}"
+    );
+    // Every avatar saw its neighbour move, and the samples are plausible (≥ 0, under a second
+    // at the median).
+    assert_eq!(rooms["measured_pairs"], 10, "{rooms}");
+    let latency = &json["latency"];
+    assert!(latency["count"].as_u64().unwrap() > 100, "{latency}");
+    assert!(latency["p50_ms"].as_f64().unwrap() < 1000.0, "{latency}");
+    assert!(
+        json["errors"].as_object().unwrap().is_empty(),
+        "{}",
+        json["errors"]
+    );
+    assert!(stdout.contains("per client per second"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_llm_run_streams_every_delta_once_through_the_mock_provider() {
+    let node = AtriumNode::start().await;
+    let (stdout, json) = node
+        .run(&[
+            "--scenario",
+            "llm",
+            "--streams",
+            "10",
+            "--users",
+            "5",
+            "--deltas",
+            "8",
+            "--delta-interval-ms",
+            "10",
+            "--duration",
+            "5",
+            "--drain",
+            "5",
+            "--processes",
+            "2",
+        ])
+        .await;
+    let llm = &json["llm"];
+    assert_eq!(llm["accepted"], 10, "{llm}");
+    assert_eq!(llm["done"], 10, "{llm}");
+    assert_eq!(llm["failed"], 0, "{llm}");
+    assert!(llm["errors"].as_object().unwrap().is_empty(), "{llm}");
+    assert_eq!(llm["deltas"], 80, "{llm}");
+    assert_eq!(llm["expected_deltas"], 80);
+    assert_eq!(llm["provider_streams"], 10, "{llm}");
+    assert!(llm["first_delta"]["count"].as_u64().unwrap() == 10, "{llm}");
+    assert_eq!(json["latency"]["count"], 80, "one sample per delta");
+    assert_eq!(json["integrity"]["streams"], 10);
+    assert_eq!(json["integrity"]["totals"]["gaps"], 0);
+    assert_eq!(json["integrity"]["totals"]["duplicates"], 0);
+    assert!(stdout.contains("10 done"), "{stdout}");
+    drop(node);
 }

@@ -136,6 +136,70 @@ impl AtriumWire {
     }
 }
 
+/// Beyond the chat verbs of [`Wire`]: what the `rooms` and `llm` scenarios need, which only
+/// Atrium has.
+impl AtriumWire {
+    /// A fresh request id.
+    pub fn next_rid(&mut self) -> u32 {
+        self.rid()
+    }
+
+    /// Queues one frame; [`Wire::flush`] sends.
+    pub async fn feed_frame(&mut self, frame: &ClientFrame) -> Result<(), WireError> {
+        let message = self.encode(frame)?;
+        ws::feed(&mut self.ws, message).await
+    }
+
+    /// Sends one frame now.
+    pub async fn send_frame(&mut self, frame: &ClientFrame) -> Result<(), WireError> {
+        let message = self.encode(frame)?;
+        ws::send(&mut self.ws, message).await
+    }
+
+    /// The next frame, decoded, with its size in bytes. `bye` is an error; a frame that does not
+    /// decode is a protocol error. Cancel-safe like [`Wire::recv`].
+    pub async fn recv_frame(&mut self) -> Result<(ServerFrame, usize), WireError> {
+        let Message::Binary(bytes) = ws::next_data(&mut self.ws).await? else {
+            return Err(WireError::Protocol(
+                "text frame from an Atrium server".into(),
+            ));
+        };
+        match self.codec.decode_server(&bytes) {
+            Ok(ServerFrame::Bye { code, .. }) => Err(closed(code)),
+            Ok(frame) => Ok((frame, bytes.len())),
+            Err(e) => Err(WireError::Protocol(e.to_string())),
+        }
+    }
+
+    /// Sends a request and waits for its reply (frames before it are skipped): the `ok` result,
+    /// or the `err` as [`WireError::Server`].
+    pub async fn call(
+        &mut self,
+        make: impl FnOnce(u32) -> ClientFrame,
+        timeout: std::time::Duration,
+        what: &'static str,
+    ) -> Result<OkResult, WireError> {
+        let rid = self.rid();
+        self.send_frame(&make(rid)).await?;
+        let reply = async {
+            loop {
+                match self.recv_frame().await?.0 {
+                    ServerFrame::Ok { rid: got, result } if got == rid => return Ok(result),
+                    ServerFrame::Err {
+                        rid: Some(got),
+                        code,
+                        message,
+                    } if got == rid => return Err(refused(code, message)),
+                    _ => continue,
+                }
+            }
+        };
+        tokio::time::timeout(timeout, reply)
+            .await
+            .map_err(|_| WireError::Timeout(what))?
+    }
+}
+
 impl Wire for AtriumWire {
     async fn open(ctx: &WireContext, session: u64, token: &str) -> Result<Self, WireError> {
         Self::greet(ctx, session, token, BTreeMap::new()).await

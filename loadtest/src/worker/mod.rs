@@ -1,8 +1,11 @@
 //! A worker process: opens its share of the sessions and runs the phases the coordinator calls
 //! (see `control.rs`). Its stdout carries only protocol lines; logs go to stderr.
 
+mod features;
+mod llm;
 mod pacer;
 mod publisher;
+mod rooms;
 mod sessions;
 pub mod stats;
 mod subscriber;
@@ -82,10 +85,14 @@ pub async fn run() -> anyhow::Result<()> {
             abort.cancel();
         });
     }
-    let result = match job.config.target.kind {
-        TargetKind::Atrium => run_with::<AtriumWire>(*job, inbox, &outbox, abort).await,
-        TargetKind::Socketio => run_with::<SocketIoWire>(*job, inbox, &outbox, abort).await,
-        TargetKind::Nats => run_with::<NatsWire>(*job, inbox, &outbox, abort).await,
+    let result = match (job.config.scenario, job.config.target.kind) {
+        (ScenarioKind::Rooms | ScenarioKind::Llm, _) => match context_for(&job) {
+            Ok(ctx) => features::run(*job, Arc::new(ctx), inbox, &outbox, abort).await,
+            Err(e) => Err(e),
+        },
+        (_, TargetKind::Atrium) => run_with::<AtriumWire>(*job, inbox, &outbox, abort).await,
+        (_, TargetKind::Socketio) => run_with::<SocketIoWire>(*job, inbox, &outbox, abort).await,
+        (_, TargetKind::Nats) => run_with::<NatsWire>(*job, inbox, &outbox, abort).await,
     };
     if let Err(e) = &result {
         let _ = outbox
@@ -230,7 +237,7 @@ async fn run_with<W: Wire>(
             }
             run_publishers(publishers, &config, &ctx, &stats, start, &abort).await?
         }
-        ScenarioKind::Rooms | ScenarioKind::Llm => bail!("scenario not implemented"),
+        ScenarioKind::Rooms | ScenarioKind::Llm => bail!("rooms and llm run in features.rs"),
     };
     stop_sessions.cancel();
     outbox
@@ -409,5 +416,6 @@ fn report_of(stats: &WorkerStats) -> WorkerReport {
         first_delivery_us: get(&stats.first_delivery_us),
         last_delivery_us: get(&stats.last_delivery_us),
         cpu_seconds: procstat::cpu_seconds(None).unwrap_or(0.0),
+        ..WorkerReport::default()
     }
 }

@@ -1,0 +1,438 @@
+//! `rooms`: one avatar per session, walking a small circle in its room.
+//!
+//! Each avatar sends its pose (`pos`, with the newest complete snapshot tick as `ack`) at
+//! `rooms.pos_hz`, rebuilds its view from the snapshot parts it receives, and measures one peer:
+//! the next avatar of its room (`plan.rs`). The peer writes every pose it sends, quantised the way
+//! snapshots carry positions, with its send time onto a per-worker [`PoseBoard`]; when a view first
+//! shows the peer at one of those positions, `now − sent` is a sample of the latency from a
+//! `pos` send to the first snapshot that shows the move to someone else. Poses superseded before
+//! any snapshot showed them are dropped without a sample (the server only shows the latest pose
+//! of a tick). Avatars send no velocity, so the server does not extrapolate and a shown position
+//! is exactly a sent one.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atrium_core::ids::RoomId;
+use atrium_core::protocol::{ClientFrame, OkResult, RoomEventKind, RoomJoined, ServerFrame};
+use atrium_spatial::AvatarId;
+use atrium_spatial::snapshot::{SnapshotPart, View, apply_snapshot, decode_part};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use crate::counts::RoomCounts;
+use crate::payload::now_us;
+use crate::plan::{AvatarSpec, SessionSpec};
+use crate::wire::atrium::AtriumWire;
+use crate::wire::{Wire, WireContext, WireError};
+
+use super::stats::{LatencyBuffer, WorkerStats};
+use super::subscriber;
+
+/// Radius of every avatar's walk, metres.
+const WALK_RADIUS_M: f32 = 1.5;
+/// Sent poses a peer keeps for its observer (12.8 s at 20 Hz); slower ones go unmeasured.
+const POSES_KEPT: usize = 256;
+/// Views kept by tick (the server's baselines are at most 40 ticks old).
+const VIEWS_KEPT: u64 = 64;
+/// A shown position matches a sent one within this many centimetres per axis (rounding).
+const MATCH_CM: u32 = 1;
+
+/// The poses every avatar of this worker sent and nobody has seen yet, by session.
+#[derive(Default)]
+pub struct PoseBoard(Mutex<HashMap<u64, PeerPoses>>);
+
+#[derive(Default)]
+struct PeerPoses {
+    avatar: Option<u32>,
+    /// `(quantised position, sent µs)`, oldest first.
+    sent: VecDeque<([u32; 3], u64)>,
+}
+
+impl PoseBoard {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, PeerPoses>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn joined(&self, session: u64, avatar: u32) {
+        self.lock().entry(session).or_default().avatar = Some(avatar);
+    }
+
+    fn sent(&self, session: u64, at: [u32; 3], sent_us: u64) {
+        let mut board = self.lock();
+        let poses = &mut board.entry(session).or_default().sent;
+        if poses.len() == POSES_KEPT {
+            poses.pop_front();
+        }
+        poses.push_back((at, sent_us));
+    }
+
+    fn avatar_of(&self, session: u64) -> Option<u32> {
+        self.lock().get(&session).and_then(|p| p.avatar)
+    }
+
+    /// The send time of the newest pose of `session` at `shown` (within [`MATCH_CM`]); it and
+    /// every older pose are taken off the board, so each pose is measured once.
+    fn take_shown(&self, session: u64, shown: [u32; 3]) -> Option<u64> {
+        let mut board = self.lock();
+        let poses = &mut board.get_mut(&session)?.sent;
+        let near = |at: &[u32; 3]| (0..3).all(|i| at[i].abs_diff(shown[i]) <= MATCH_CM);
+        let found = poses.iter().rposition(|(at, _)| near(at))?;
+        let sent_us = poses[found].1;
+        poses.drain(..=found);
+        Some(sent_us)
+    }
+}
+
+/// The views a client rebuilds from snapshot parts.
+#[derive(Default)]
+struct Views {
+    complete: BTreeMap<u64, View>,
+    partial: BTreeMap<u64, Vec<SnapshotPart>>,
+}
+
+/// What one part did.
+enum Taken {
+    /// More parts of its tick are due.
+    Partial,
+    /// The tick's view is complete (`delta`: against an acknowledged baseline).
+    Complete { tick: u64, delta: bool },
+    /// It did not decode, or its baseline is a view this client does not hold.
+    Unusable,
+}
+
+impl Views {
+    fn take(&mut self, bytes: &[u8]) -> Taken {
+        let Ok(part) = decode_part(bytes) else {
+            return Taken::Unusable;
+        };
+        let (tick, count) = (part.tick, usize::from(part.parts));
+        let parts = self.partial.entry(tick).or_default();
+        parts.push(part);
+        if parts.len() < count {
+            return Taken::Partial;
+        }
+        let parts = self.partial.remove(&tick).unwrap_or_default();
+        let delta = parts[0].baseline.is_some();
+        let complete = &self.complete;
+        let Ok(view) = apply_snapshot(|base| complete.get(&base), &parts) else {
+            return Taken::Unusable;
+        };
+        self.complete.insert(tick, view);
+        let oldest = tick.saturating_sub(VIEWS_KEPT);
+        self.complete = self.complete.split_off(&oldest);
+        self.partial = self.partial.split_off(&oldest);
+        Taken::Complete { tick, delta }
+    }
+
+    fn newest(&self) -> Option<(u64, &View)> {
+        self.complete.iter().next_back().map(|(t, v)| (*t, v))
+    }
+}
+
+/// A circle through the avatar's arrival point, bending towards the room's centre.
+#[derive(Debug, Clone, Copy)]
+pub struct Walk {
+    centre: [f32; 2],
+    /// Angle of the arrival point seen from the centre.
+    phase: f32,
+    /// Radians per second.
+    omega: f32,
+    y: f32,
+}
+
+impl Walk {
+    pub fn new(joined: &RoomJoined, index: u32, speed_mps: f32) -> Self {
+        let [min, max] = joined.room.layout.bounds;
+        let room_centre = [(min[0] + max[0]) / 2.0, (min[2] + max[2]) / 2.0];
+        let start = [joined.p[0], joined.p[2]];
+        let (dx, dz) = (room_centre[0] - start[0], room_centre[1] - start[1]);
+        // Towards the centre, turned by up to ±60° so avatars sharing a spawn point part ways.
+        let turn = ((index % 5) as f32 - 2.0) * std::f32::consts::FRAC_PI_6;
+        let towards = if dx.hypot(dz) < 1e-3 {
+            0.0
+        } else {
+            dz.atan2(dx)
+        } + turn;
+        let centre = [
+            start[0] + WALK_RADIUS_M * towards.cos(),
+            start[1] + WALK_RADIUS_M * towards.sin(),
+        ];
+        Self {
+            centre,
+            phase: towards + std::f32::consts::PI,
+            omega: speed_mps / WALK_RADIUS_M,
+            y: joined.p[1],
+        }
+    }
+
+    /// Position and yaw `t` seconds into the walk.
+    pub fn pose(&self, t: f32) -> ([f32; 3], f32) {
+        let a = self.phase + self.omega * t;
+        let p = [
+            self.centre[0] + WALK_RADIUS_M * a.cos(),
+            self.y,
+            self.centre[1] + WALK_RADIUS_M * a.sin(),
+        ];
+        (p, a.rem_euclid(std::f32::consts::TAU))
+    }
+}
+
+/// Centimetres from the room's lower corner, as snapshots carry positions.
+pub fn quantize(p: [f32; 3], bounds: [[f32; 3]; 2]) -> [u32; 3] {
+    std::array::from_fn(|i| {
+        let edge = ((bounds[1][i] - bounds[0][i]) * 100.0).round();
+        ((p[i] - bounds[0][i]) * 100.0).round().clamp(0.0, edge) as u32
+    })
+}
+
+/// A session in its room, ready to walk.
+pub struct Avatar {
+    wire: AtriumWire,
+    spec: AvatarSpec,
+    joined: RoomJoined,
+    views: Views,
+}
+
+/// Opens the session (retrying like every other) and joins the room.
+pub async fn join(
+    ctx: &WireContext,
+    stats: &WorkerStats,
+    board: &PoseBoard,
+    spec: AvatarSpec,
+    token: &str,
+    room: RoomId,
+) -> Result<Avatar, WireError> {
+    let session = SessionSpec {
+        session: spec.session,
+        channel: None,
+    };
+    let (mut wire, _) =
+        subscriber::open_subscribed::<AtriumWire>(ctx, stats, session, token).await?;
+    let reply = wire
+        .call(
+            |rid| ClientFrame::RoomJoin { rid, room },
+            ctx.handshake_timeout,
+            "room_join",
+        )
+        .await;
+    let joined = match reply {
+        Ok(OkResult::RoomJoined(joined)) => *joined,
+        Ok(_) => {
+            return Err(WireError::Protocol(
+                "room.join answered without a room".into(),
+            ));
+        }
+        Err(e) => {
+            stats.error(&e.code());
+            return Err(e);
+        }
+    };
+    let mut views = Views::default();
+    for part in &joined.snapshot {
+        views.take(&part.0);
+    }
+    board.joined(spec.session, joined.avatar);
+    Ok(Avatar {
+        wire,
+        spec,
+        joined,
+        views,
+    })
+}
+
+/// When and how fast avatars walk.
+#[derive(Debug, Clone, Copy)]
+pub struct WalkPlan {
+    pub start: Instant,
+    pub stop: Instant,
+    pub pos_hz: u32,
+    pub speed_mps: f32,
+}
+
+impl Avatar {
+    /// Walks from `plan.start` to `plan.stop`, then leaves and closes.
+    pub async fn run(
+        mut self,
+        board: Arc<PoseBoard>,
+        stats: Arc<WorkerStats>,
+        plan: WalkPlan,
+        abort: CancellationToken,
+    ) -> RoomCounts {
+        let mut counts = RoomCounts {
+            joined: 1,
+            ..RoomCounts::default()
+        };
+        let mut latencies = LatencyBuffer::new(self.spec.session);
+        let walk = Walk::new(&self.joined, self.spec.index, plan.speed_mps);
+        let bounds = self.joined.room.layout.bounds;
+        let period = Duration::from_secs_f64(1.0 / f64::from(plan.pos_hz.max(1)));
+        let mut tick = tokio::time::interval_at(plan.start, period);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut acked = None;
+        let mut measured = false;
+        let outcome: Result<(), WireError> = async {
+            loop {
+                tokio::select! {
+                    () = abort.cancelled() => return Ok(()),
+                    at = tick.tick() => {
+                        if at >= plan.stop {
+                            return Ok(());
+                        }
+                        let (p, yaw) = walk.pose((at - plan.start).as_secs_f32());
+                        let newest = self.views.newest().map(|(t, _)| t);
+                        let ack = newest.filter(|&t| acked != Some(t));
+                        acked = newest.or(acked);
+                        let rid = self.wire.next_rid();
+                        let sent_us = now_us();
+                        self.wire
+                            .send_frame(&ClientFrame::Pos { rid, p, yaw, v: None, ack })
+                            .await?;
+                        board.sent(self.spec.session, quantize(p, bounds), sent_us);
+                        counts.poses += 1;
+                        latencies.maybe_flush(&stats);
+                    }
+                    frame = self.wire.recv_frame() => {
+                        let (frame, size) = frame?;
+                        let active = Instant::now() >= plan.start;
+                        if self.absorb(frame, size, active, &mut counts, &board, &stats, &mut latencies) {
+                            measured = true;
+                        }
+                    }
+                }
+            }
+        }
+        .await;
+        if let Err(e) = outcome {
+            stats.error(&e.code());
+        }
+        latencies.flush(&stats);
+        counts.measured_pairs = u64::from(measured);
+        let rid = self.wire.next_rid();
+        let _ = self.wire.send_frame(&ClientFrame::RoomLeave { rid }).await;
+        self.wire.close().await;
+        counts
+    }
+
+    /// Takes one pushed frame; true when it gave a latency sample.
+    #[allow(clippy::too_many_arguments)]
+    fn absorb(
+        &mut self,
+        frame: ServerFrame,
+        size: usize,
+        active: bool,
+        counts: &mut RoomCounts,
+        board: &PoseBoard,
+        stats: &WorkerStats,
+        latencies: &mut LatencyBuffer,
+    ) -> bool {
+        match frame {
+            ServerFrame::RoomSnapshot { data } => {
+                if active {
+                    counts.snapshot_parts += 1;
+                    counts.snapshot_bytes += data.0.len() as u64;
+                    counts.snapshot_frame_bytes += size as u64;
+                }
+                match self.views.take(&data.0) {
+                    Taken::Partial => {}
+                    Taken::Unusable => counts.unusable_parts += 1,
+                    Taken::Complete { tick, delta } => {
+                        if active {
+                            counts.snapshots += 1;
+                            counts.delta_snapshots += u64::from(delta);
+                        }
+                        return active && self.measure_peer(tick, board, stats, latencies);
+                    }
+                }
+            }
+            ServerFrame::RoomGains { .. } => counts.gain_updates += u64::from(active),
+            ServerFrame::RoomCorrection { reasons, .. } => {
+                for reason in reasons {
+                    *counts.corrections.entry(reason).or_default() += 1;
+                }
+            }
+            ServerFrame::RoomEvent {
+                kind: RoomEventKind::Closed,
+                ..
+            } => stats.error("room_closed"),
+            ServerFrame::Err { code, .. } => stats.error(code.as_str()),
+            _ => {}
+        }
+        false
+    }
+
+    fn measure_peer(
+        &self,
+        tick: u64,
+        board: &PoseBoard,
+        stats: &WorkerStats,
+        latencies: &mut LatencyBuffer,
+    ) -> bool {
+        let now = now_us();
+        let peer = self.spec.watches;
+        let Some(avatar) = board.avatar_of(peer) else {
+            return false;
+        };
+        let Some(state) = self
+            .views
+            .complete
+            .get(&tick)
+            .and_then(|v| v.get(AvatarId(avatar)))
+        else {
+            return false;
+        };
+        match board.take_shown(peer, [state.x, state.y, state.z]) {
+            Some(sent_us) => {
+                latencies.push(stats, now, sent_us);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_quantise_to_centimetres_from_the_lower_corner_and_clamp() {
+        let bounds = [[-10.0, 0.0, -5.0], [10.0, 4.0, 5.0]];
+        assert_eq!(quantize([-10.0, 0.0, -5.0], bounds), [0, 0, 0]);
+        assert_eq!(quantize([0.004, 1.005, 4.996], bounds), [1000, 101, 1000]);
+        assert_eq!(quantize([50.0, -1.0, 0.0], bounds), [2000, 0, 500]);
+    }
+
+    #[test]
+    fn a_peer_pose_is_measured_once_and_older_ones_are_dropped() {
+        let board = PoseBoard::default();
+        board.joined(7, 3);
+        board.sent(7, [100, 0, 100], 1_000);
+        board.sent(7, [108, 0, 100], 2_000);
+        board.sent(7, [116, 0, 100], 3_000);
+        assert_eq!(board.avatar_of(7), Some(3));
+        // A view shows the second pose (off by a rounding centimetre): the first is superseded.
+        assert_eq!(board.take_shown(7, [109, 0, 100]), Some(2_000));
+        assert_eq!(board.take_shown(7, [108, 0, 100]), None, "measured once");
+        assert_eq!(board.take_shown(7, [100, 0, 100]), None, "superseded");
+        assert_eq!(board.take_shown(7, [116, 0, 100]), Some(3_000));
+        assert_eq!(board.take_shown(8, [0, 0, 0]), None, "unknown session");
+    }
+
+    #[test]
+    fn the_walk_starts_at_the_arrival_point_and_keeps_its_speed() {
+        let walk = Walk {
+            centre: [5.0, 5.0],
+            phase: 0.0,
+            omega: 1.0,
+            y: 0.0,
+        };
+        let (p0, _) = walk.pose(0.0);
+        assert!((p0[0] - 6.5).abs() < 1e-5 && (p0[2] - 5.0).abs() < 1e-5);
+        // 50 ms at 1.5 m/s on the circle: about 7.5 cm, far above the 1 cm match tolerance.
+        let (p1, _) = walk.pose(0.05);
+        let step = (p1[0] - p0[0]).hypot(p1[2] - p0[2]);
+        assert!((step - 0.075).abs() < 0.001, "{step}");
+    }
+}
