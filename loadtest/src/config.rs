@@ -295,7 +295,7 @@ impl Default for RoomsConfig {
         Self {
             rooms: 2,
             avatars: 10,
-            template: "gallery".to_owned(),
+            template: "theater".to_owned(),
             transport: RoomTransport::Ws,
             pos_hz: 20,
             tick_hz: 20,
@@ -552,12 +552,14 @@ impl LoadConfig {
         if !name_ok {
             return invalid("rooms.template must be a template name (a-z 0-9 - _)".into());
         }
-        // A user has one avatar per room: two sessions of one user in one room would take the
-        // avatar from each other.
-        if self.users.count < r.avatars {
+        // A user is in one room at a time (a second session of the user joining takes the
+        // avatar over), so every avatar needs its own user.
+        let avatars = u64::from(r.rooms) * u64::from(r.avatars);
+        if u64::from(self.users.count) < avatars {
             return invalid(format!(
-                "rooms.avatars ({}) needs at least as many users (users.count is {})",
-                r.avatars, self.users.count
+                "{avatars} avatars need as many users (users.count is {}): a user is in one \
+                 room at a time; use --users {avatars}",
+                self.users.count
             ));
         }
         Ok(())
@@ -675,7 +677,7 @@ mod tests {
             r#"
             scenario = "rooms"
             [users]
-            count = 50
+            count = 1000
             [rooms]
             rooms = 20
             avatars = 50
@@ -712,7 +714,7 @@ mod tests {
             |c| c.rooms.pos_hz = 0,
             |c| c.rooms.speed_mps = 7.0,
             |c| c.rooms.template = "../etc".into(),
-            |c| c.users.count = 5,
+            |c| c.users.count = 19,
             |c| c.target.kind = TargetKind::Nats,
         ] {
             assert!(matches!(rooms(f), Err(ConfigError::Invalid(_))));

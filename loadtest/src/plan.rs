@@ -7,9 +7,9 @@
 //!   publishers `M·K .. M·K + M·P` (publisher `p` posts to channel `p / P`), then (soak) churning
 //!   sessions (churner `j` subscribes to channel `j mod M`);
 //! - `connect`: sessions `0 .. N`, session `i` subscribing to channel `i mod C`;
-//! - `rooms`: sessions `0 .. R·A`, session `s` is avatar `s mod A` of room `s / A` and watches
-//!   the next avatar of its room; whole rooms go to one worker (room `r` to worker `r mod P`), so
-//!   an avatar and the peer it watches share a process and its clock-free bookkeeping;
+//! - `rooms`: sessions `0 .. R·A`, session `s` is avatar `s mod A` of room `s / A`; whole rooms
+//!   go to one worker (room `r` to worker `r mod P`), so an avatar and the peer it watches (picked
+//!   in `worker/rooms.rs`, the nearest at arrival) share a process and its bookkeeping;
 //! - `llm`: one session per user that has a stream (sessions `0 .. min(S, U)`), stream `j`
 //!   belonging to user `j mod U`.
 //!
@@ -45,7 +45,8 @@ pub struct AvatarSpec {
     pub room: u32,
     /// Its place among the room's avatars (`0 .. A`), which also picks its walk.
     pub index: u32,
-    /// The session whose avatar this one measures (the next of the room; itself when alone).
+    /// The session whose avatar this one measures until arrivals are known (the next of the
+    /// room; itself when alone); `worker/rooms.rs` then picks the nearest.
     pub watches: u64,
 }
 
@@ -374,11 +375,14 @@ mod tests {
         assert_eq!((last_of_room_2.room, last_of_room_2.index), (2, 3));
         assert_eq!(last_of_room_2.watches, 8, "the ring closes within the room");
         assert_eq!(w1[0].watches, 5);
-        // Sessions of one room belong to distinct users when there are as many users as avatars.
-        config.users.count = 4;
+        // With one user per avatar (what validation asks for) every avatar has its own user.
+        config.users.count = 12;
         let plan = Plan::new(&config);
-        let users: BTreeSet<u32> = w1.iter().map(|a| plan.user_of(a.session)).collect();
-        assert_eq!(users.len(), 4);
+        let users: BTreeSet<u32> = (0..2)
+            .flat_map(|w| plan.avatars(w))
+            .map(|a| plan.user_of(a.session))
+            .collect();
+        assert_eq!(users.len(), 12);
         assert!(plan.subscribers(0).is_empty() && plan.channel_count() == 0);
         config.rooms.avatars = 1;
         assert_eq!(Plan::new(&config).avatars(0)[0].watches, 0, "alone: itself");

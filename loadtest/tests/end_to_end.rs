@@ -336,7 +336,7 @@ async fn a_rooms_run_walks_avatars_and_measures_snapshots_and_peer_latency() {
             "--avatars",
             "5",
             "--users",
-            "5",
+            "10",
             "--duration",
             "2",
             "--drain",

@@ -2,7 +2,9 @@
 //!
 //! Each avatar sends its pose (`pos`, with the newest complete snapshot tick as `ack`) at
 //! `rooms.pos_hz`, rebuilds its view from the snapshot parts it receives, and measures one peer:
-//! the next avatar of its room (`plan.rs`). The peer writes every pose it sends, quantised the way
+//! the avatar of its room that arrived nearest to it (so that it is in view: a client only sees
+//! avatars within the area of interest), ties going to the next in the room's order
+//! (`plan.rs`). The peer writes every pose it sends, quantised the way
 //! snapshots carry positions, with its send time onto a per-worker [`PoseBoard`]; when a view first
 //! shows the peer at one of those positions, `now − sent` is a sample of the latency from a
 //! `pos` send to the first snapshot that shows the move to someone else. Poses superseded before
@@ -46,6 +48,8 @@ pub struct PoseBoard(Mutex<HashMap<u64, PeerPoses>>);
 #[derive(Default)]
 struct PeerPoses {
     avatar: Option<u32>,
+    /// Room index and arrival point (metres), to pick each avatar's peer.
+    arrival: Option<(u32, [f32; 3])>,
     /// `(quantised position, sent µs)`, oldest first.
     sent: VecDeque<([u32; 3], u64)>,
 }
@@ -55,8 +59,35 @@ impl PoseBoard {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn joined(&self, session: u64, avatar: u32) {
-        self.lock().entry(session).or_default().avatar = Some(avatar);
+    fn joined(&self, session: u64, avatar: u32, room: u32, at: [f32; 3]) {
+        let mut board = self.lock();
+        let entry = board.entry(session).or_default();
+        entry.avatar = Some(avatar);
+        entry.arrival = Some((room, at));
+    }
+
+    /// The avatar of `me`'s room that arrived nearest to it; among equally near ones the first
+    /// after `me` in session order (so that avatars sharing a spawn point watch each other in a
+    /// ring). `None` when `me` is alone in its room.
+    fn nearest(&self, me: u64) -> Option<u64> {
+        let board = self.lock();
+        let (room, at) = board.get(&me)?.arrival?;
+        board
+            .iter()
+            .filter(|&(&s, _)| s != me)
+            .filter_map(|(&s, p)| p.arrival.filter(|(r, _)| *r == room).map(|(_, a)| (s, a)))
+            .min_by(|(sa, a), (sb, b)| {
+                let d = |p: &[f32; 3]| (0..3).map(|i| (p[i] - at[i]).powi(2)).sum::<f32>();
+                // Centimetre resolution, so spawn-point twins compare equal.
+                let key = |s: u64, p: &[f32; 3]| {
+                    (
+                        (d(p) * 1e4).round() as u64,
+                        s.wrapping_sub(me).wrapping_sub(1),
+                    )
+                };
+                key(*sa, a).cmp(&key(*sb, b))
+            })
+            .map(|(s, _)| s)
     }
 
     fn sent(&self, session: u64, at: [u32; 3], sent_us: u64) {
@@ -233,7 +264,7 @@ pub async fn join(
     for part in &joined.snapshot {
         views.take(&part.0);
     }
-    board.joined(spec.session, joined.avatar);
+    board.joined(spec.session, joined.avatar, spec.room, joined.p);
     Ok(Avatar {
         wire,
         spec,
@@ -272,6 +303,10 @@ impl Avatar {
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut acked = None;
         let mut measured = false;
+        // Everyone of this worker joined before the start, so the board is complete now.
+        self.spec.watches = board
+            .nearest(self.spec.session)
+            .unwrap_or(self.spec.session);
         let outcome: Result<(), WireError> = async {
             loop {
                 tokio::select! {
@@ -407,7 +442,7 @@ mod tests {
     #[test]
     fn a_peer_pose_is_measured_once_and_older_ones_are_dropped() {
         let board = PoseBoard::default();
-        board.joined(7, 3);
+        board.joined(7, 3, 0, [0.0; 3]);
         board.sent(7, [100, 0, 100], 1_000);
         board.sent(7, [108, 0, 100], 2_000);
         board.sent(7, [116, 0, 100], 3_000);
@@ -418,6 +453,21 @@ mod tests {
         assert_eq!(board.take_shown(7, [100, 0, 100]), None, "superseded");
         assert_eq!(board.take_shown(7, [116, 0, 100]), Some(3_000));
         assert_eq!(board.take_shown(8, [0, 0, 0]), None, "unknown session");
+    }
+
+    #[test]
+    fn the_peer_is_the_nearest_arrival_of_the_same_room_ties_in_a_ring() {
+        let board = PoseBoard::default();
+        board.joined(0, 1, 0, [0.0, 0.0, 0.0]);
+        board.joined(1, 2, 0, [10.0, 0.0, 0.0]);
+        board.joined(2, 3, 0, [0.0, 0.0, 0.0]);
+        board.joined(3, 4, 0, [10.0, 0.0, 0.0]);
+        board.joined(4, 1, 1, [0.0, 0.0, 0.0]);
+        assert_eq!(board.nearest(0), Some(2));
+        assert_eq!(board.nearest(2), Some(0), "the ring closes");
+        assert_eq!(board.nearest(1), Some(3));
+        assert_eq!(board.nearest(4), None, "alone in room 1");
+        assert_eq!(board.nearest(9), None, "never joined");
     }
 
     #[test]
