@@ -241,6 +241,61 @@ fn invalid_inputs_are_corrected_counted_and_reported() {
 }
 
 #[test]
+fn a_teleport_discards_the_moves_before_it_and_keeps_the_ones_after_it_in_the_same_tick() {
+    let mut sim = simulation(SpatialConfig::default());
+    let room = open_room(&mut sim, "conference");
+    let conference = template("conference");
+    let a = ClientId::new();
+    join(&mut sim, room, &[a]);
+    let seat = sim.avatar(a).unwrap().position;
+    let spawn = conference.spawn_points[0].position;
+    assert!(
+        spawn.distance(seat) > 1.0,
+        "the test needs a far spawn point"
+    );
+
+    // A step near the seat, then a teleport, within one tick: the teleport wins outright.
+    move_to(&mut sim, a, seat + Vec3::new(0.05, 0.0, 0.0), 0.3);
+    sim.submit(SpatialInput::Avatar {
+        client: a,
+        input: AvatarInput::Teleport { to: spawn },
+    });
+    let out = sim.step();
+    assert!(
+        corrections(&out, a).is_empty(),
+        "{:?}",
+        corrections(&out, a)
+    );
+    let now = sim.avatar(a).unwrap();
+    assert_eq!(
+        now.position, spawn,
+        "the earlier move must not drag the avatar back"
+    );
+    assert_eq!(now.seat, None);
+
+    // A teleport back to the seat, then a small turn there: both apply, in that order.
+    sim.submit(SpatialInput::Avatar {
+        client: a,
+        input: AvatarInput::Teleport { to: seat },
+    });
+    move_to(&mut sim, a, seat, 1.25);
+    let out = sim.step();
+    assert!(
+        corrections(&out, a).is_empty(),
+        "{:?}",
+        corrections(&out, a)
+    );
+    let now = sim.avatar(a).unwrap();
+    assert_eq!(now.position, seat);
+    assert!(
+        (now.yaw - 1.25).abs() < 1e-5,
+        "the later move applies: yaw {}",
+        now.yaw
+    );
+    assert_eq!(sim.stats().corrections, 0);
+}
+
+#[test]
 fn interest_holds_near_and_stage_avatars_but_not_far_ones_and_the_stage_is_heard_by_all() {
     let config = SpatialConfig {
         aoi_radius: 6.0,

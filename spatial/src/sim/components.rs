@@ -174,7 +174,8 @@ pub(crate) struct Velocity(pub Vec3);
 #[derive(Component, Clone, Copy, Default)]
 pub(crate) struct Seat(pub Option<u16>);
 
-/// Inputs received since the last tick, coalesced: the latest move and the latest teleport;
+/// Inputs received since the last tick, coalesced: the latest teleport and the latest move that
+/// arrived after it (a teleport discards the moves before it; the move is applied after it);
 /// and the snapshot acknowledgements, in arrival order (applied by a parallel pass right after
 /// routing, so routing touches one component per input).
 #[derive(Component, Default)]

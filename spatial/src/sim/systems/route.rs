@@ -341,7 +341,12 @@ fn park_input(world: &mut World, client: ClientId, input: AvatarInput) {
                     velocity,
                 })
             }
-            AvatarInput::Teleport { to } => pending.teleport = Some(to),
+            AvatarInput::Teleport { to } => {
+                // A move that arrived before the teleport was meant for the old place; applied
+                // after it, it would drag the avatar back. Moves arriving later are kept.
+                pending.teleport = Some(to);
+                pending.movement = None;
+            }
         });
     if parked.is_none() {
         ignore(world, "no_avatar");
