@@ -348,3 +348,70 @@ async fn welcome_carries_unread_counts() {
         .await;
     assert_eq!(unread.get(&ch.id), Some(&2));
 }
+
+#[tokio::test]
+async fn a_moderated_deletion_is_audited_by_ids_only_and_an_authors_own_is_not() {
+    use atrium_actors::channel::work::AUDIT_MODERATED_DELETE;
+    use atrium_persistence::store::{AuditFilter, Page};
+
+    let node = Node::start(RealtimeConfig::default()).await;
+    let common::Duo { org, ann, bob, ch } = node.duo().await;
+    let mut a = node.connect(&ann);
+    let mut b = node.connect(&bob);
+    a.sub(ch.id).await;
+    b.sub(ch.id).await;
+
+    // Bob deletes his own message: no audit entry.
+    let (own, _) = b.post(ch.id, "my own words").await;
+    let rid = b.send(|rid| ClientFrame::MsgDelete {
+        rid,
+        ch: ch.id,
+        id: own,
+    });
+    assert!(matches!(b.reply(rid).await, ServerFrame::Ok { .. }));
+
+    // Ann owns the channel and deletes Bob's message: audited.
+    let (theirs, seq) = b.post(ch.id, "a secret body").await;
+    let rid = a.send(|rid| ClientFrame::MsgDelete {
+        rid,
+        ch: ch.id,
+        id: theirs,
+    });
+    assert!(matches!(a.reply(rid).await, ServerFrame::Ok { .. }));
+
+    let filter = AuditFilter {
+        action: Some(AUDIT_MODERATED_DELETE.to_owned()),
+        ..AuditFilter::default()
+    };
+    // The entry is written before the deletion is published, so it exists once the push did.
+    b.expect(|f| matches!(f, ServerFrame::MsgDeleted { id, .. } if *id == theirs).then_some(()))
+        .await;
+    let log = node
+        .store
+        .list_audit(org.id, &filter, Page::default())
+        .await
+        .unwrap();
+    assert_eq!(log.total, 1, "{:?}", log.items);
+    let entry = &log.items[0];
+    assert_eq!(entry.actor_id, Some(ann.id));
+    assert_eq!(entry.target.as_deref(), Some(theirs.to_string().as_str()));
+    assert_eq!(entry.detail["channel_id"], serde_json::json!(ch.id));
+    assert_eq!(entry.detail["author_id"], serde_json::json!(bob.id));
+    assert_eq!(entry.detail["seq"], serde_json::json!(seq));
+    // Metadata only: the body never reaches the audit log.
+    assert!(!entry.detail.to_string().contains("secret"));
+
+    // Deleting it again is a no-op and writes nothing more.
+    let rid = a.send(|rid| ClientFrame::MsgDelete {
+        rid,
+        ch: ch.id,
+        id: theirs,
+    });
+    assert!(matches!(a.reply(rid).await, ServerFrame::Ok { .. }));
+    let all = node
+        .store
+        .list_audit(org.id, &AuditFilter::default(), Page::default())
+        .await
+        .unwrap();
+    assert_eq!(all.total, 1, "{:?}", all.items);
+}

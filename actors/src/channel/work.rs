@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use time::OffsetDateTime;
 
 use atrium_core::ids::{MessageId, OrgId, SessionId};
-use atrium_core::model::Message;
+use atrium_core::model::{AuditEntry, Message};
 use atrium_core::protocol::{EncodeError, ErrorCode, HistoryPage};
 use atrium_persistence::store::StoreError;
 
@@ -21,6 +21,10 @@ use crate::channel::{ChannelMsg, ChannelShared, Outcome, Requester};
 use crate::context::Context;
 use crate::outbox::{Delivery, SessionOutbox};
 use crate::wire;
+
+/// The audit action of a message deleted by someone other than its author (a moderator). The
+/// entry names the message, channel, author and seq by id; never the body.
+pub const AUDIT_MODERATED_DELETE: &str = "message.delete_moderated";
 
 /// Spawns tasks for one channel and counts them.
 #[derive(Clone)]
@@ -108,6 +112,9 @@ impl Work {
             match ctx.store.delete_message(channel, id).await {
                 Ok(deleted) => {
                     from.reply_ok();
+                    if deleted.sender_id != from.user {
+                        audit_moderated_delete(&ctx, shared.key.org, &from, &deleted).await;
+                    }
                     Self::report(&shared, Outcome::Deleted(deleted));
                 }
                 Err(StoreError::NotFound) => {
@@ -300,4 +307,27 @@ pub fn history_reply(rid: u32, messages: &[Message]) -> Result<bytes::Bytes, Enc
         has_more: messages.first().is_some_and(|m| m.seq > 1),
     };
     wire::CODEC.encode_history_reply(rid, page)
+}
+
+/// Records a moderator's deletion of someone else's message. A failed write is logged, not
+/// returned: the deletion has happened and the client was told so.
+async fn audit_moderated_delete(ctx: &Context, org: OrgId, from: &Requester, deleted: &Message) {
+    let now = OffsetDateTime::now_utc();
+    let entry = AuditEntry {
+        id: 0,
+        org_id: org,
+        actor_id: Some(from.user),
+        action: AUDIT_MODERATED_DELETE.to_owned(),
+        target: Some(deleted.id.to_string()),
+        detail: serde_json::json!({
+            "channel_id": deleted.channel_id,
+            "author_id": deleted.sender_id,
+            "seq": deleted.seq,
+        }),
+        // Stored with millisecond precision, like every other audit entry.
+        at: now.replace_millisecond(now.millisecond()).unwrap_or(now),
+    };
+    if let Err(error) = ctx.store.append_audit(&entry).await {
+        tracing::error!(action = AUDIT_MODERATED_DELETE, %error, "could not write audit entry");
+    }
 }
