@@ -28,8 +28,10 @@ ATRIUM_ADDR=127.0.0.1:18080
 SOCKETIO_PORT=3100
 NATS_WS_PORT=4280
 
-LOADTEST=$ROOT/target/release/atrium-loadtest
-ATRIUM=$ROOT/target/release/atrium
+# cargo puts the binaries under CARGO_TARGET_DIR when it is set (as .ci/run does).
+BIN_DIR=${CARGO_TARGET_DIR:-$ROOT/target}/release
+LOADTEST=$BIN_DIR/atrium-loadtest
+ATRIUM=$BIN_DIR/atrium
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
