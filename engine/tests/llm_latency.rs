@@ -464,7 +464,9 @@ async fn delta_latency_with_many_concurrent_generations() {
         added(0.99)
     );
     println!("\nstart ({} requests at once):\n", shape.streams);
-    println!("| measure | streams | p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|---|");
+    println!(
+        "| measure | streams | p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|---|"
+    );
     line("baseline: request → first delta", &direct.first_delta);
     line("engine: llm.start → provider request", &engine.to_provider);
     line("engine: llm.start → first llm.delta", &engine.first_delta);
