@@ -19,7 +19,6 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ScenarioKind;
 use crate::control::{FromWorker, Job, ToWorker};
 use crate::counts::{LlmCounts, RoomCounts};
-use crate::payload;
 use crate::plan::Plan;
 use crate::procstat;
 use crate::recorder::LatencyRecorder;
@@ -28,7 +27,9 @@ use crate::wire::WireContext;
 use super::llm::{self, LlmSession, StreamPlan};
 use super::rooms::{self, Avatar, PoseBoard, WalkPlan};
 use super::stats::WorkerStats;
-use super::{Inbox, Outbox, next_message, report_of, spawn_progress};
+use super::{
+    Inbox, Outbox, await_go, next_message, prepare_phase, report_of, send_ready, spawn_progress,
+};
 
 enum Prepared {
     Rooms(Vec<Avatar>),
@@ -49,26 +50,17 @@ pub(super) async fn run(
 
     // Phase 1.
     let prepare = prepare(&job, &ctx, &stats, &board);
-    let prepared = tokio::select! {
-        () = abort.cancelled() => bail!("aborted by the coordinator"),
-        prepared = tokio::time::timeout(Duration::from_secs(config.run.prepare_timeout_secs), prepare) => {
-            prepared.context("connecting and joining took longer than run.prepare_timeout_secs")??
-        }
-    };
-    outbox
-        .send(&FromWorker::Ready {
-            connected: stats.connected.load(Ordering::Relaxed),
-            failed: stats.connect_failed.load(Ordering::Relaxed),
-            cpu_seconds: procstat::cpu_seconds(None).unwrap_or(0.0),
-        })
-        .await?;
+    let prepared = prepare_phase(
+        prepare,
+        &abort,
+        config.run.prepare_timeout_secs,
+        "connecting and joining",
+    )
+    .await?;
+    send_ready(outbox, &stats).await?;
 
     // Phase 2.
-    let ToWorker::Go { start_us } = next_message(&mut inbox, &abort).await? else {
-        bail!("expected `go`");
-    };
-    stats.start_us.store(start_us, Ordering::Relaxed);
-    let start = Instant::now() + Duration::from_micros(start_us.saturating_sub(payload::now_us()));
+    let start = await_go(&mut inbox, &abort, &stats).await?;
     let duration = Duration::from_secs(config.run.duration_secs);
     let mut room_counts = RoomCounts::default();
     let mut llm_counts = LlmCounts::default();

@@ -142,6 +142,47 @@ async fn next_message(inbox: &mut Inbox, abort: &CancellationToken) -> anyhow::R
     }
 }
 
+/// Phase 1's bound: `prepare` must finish within `timeout_secs` (`run.prepare_timeout_secs`)
+/// and before an abort.
+/// `what` names the work in the timeout's message.
+async fn prepare_phase<T>(
+    prepare: impl Future<Output = anyhow::Result<T>>,
+    abort: &CancellationToken,
+    timeout_secs: u64,
+    what: &str,
+) -> anyhow::Result<T> {
+    tokio::select! {
+        () = abort.cancelled() => bail!("aborted by the coordinator"),
+        prepared = tokio::time::timeout(Duration::from_secs(timeout_secs), prepare) => {
+            prepared.with_context(|| format!("{what} took longer than run.prepare_timeout_secs"))?
+        }
+    }
+}
+
+/// Tells the coordinator this worker's sessions stand (end of phase 1).
+async fn send_ready(outbox: &Outbox, stats: &WorkerStats) -> anyhow::Result<()> {
+    outbox
+        .send(&FromWorker::Ready {
+            connected: stats.connected.load(Ordering::Relaxed),
+            failed: stats.connect_failed.load(Ordering::Relaxed),
+            cpu_seconds: procstat::cpu_seconds(None).unwrap_or(0.0),
+        })
+        .await
+}
+
+/// Waits for `go` and returns the shared start time as an instant on this process's clock.
+async fn await_go(
+    inbox: &mut Inbox,
+    abort: &CancellationToken,
+    stats: &WorkerStats,
+) -> anyhow::Result<Instant> {
+    let ToWorker::Go { start_us } = next_message(inbox, abort).await? else {
+        bail!("expected `go`");
+    };
+    stats.start_us.store(start_us, Ordering::Relaxed);
+    Ok(Instant::now() + Duration::from_micros(start_us.saturating_sub(payload::now_us())))
+}
+
 async fn run_with<W: Wire>(
     job: Job,
     mut inbox: Inbox,
@@ -161,26 +202,17 @@ async fn run_with<W: Wire>(
     // Phase 1: standing sessions.
     let progress = spawn_progress(outbox.clone(), stats.clone(), abort.clone());
     let prepare = prepare::<W>(&job, &ctx, &stats, &token_of);
-    let (subscribers, publishers) = tokio::select! {
-        () = abort.cancelled() => bail!("aborted by the coordinator"),
-        prepared = tokio::time::timeout(Duration::from_secs(config.run.prepare_timeout_secs), prepare) => {
-            prepared.context("connecting and subscribing took longer than run.prepare_timeout_secs")??
-        }
-    };
-    outbox
-        .send(&FromWorker::Ready {
-            connected: stats.connected.load(Ordering::Relaxed),
-            failed: stats.connect_failed.load(Ordering::Relaxed),
-            cpu_seconds: procstat::cpu_seconds(None).unwrap_or(0.0),
-        })
-        .await?;
+    let (subscribers, publishers) = prepare_phase(
+        prepare,
+        &abort,
+        config.run.prepare_timeout_secs,
+        "connecting and subscribing",
+    )
+    .await?;
+    send_ready(outbox, &stats).await?;
 
     // Phase 2: the active phase.
-    let ToWorker::Go { start_us } = next_message(&mut inbox, &abort).await? else {
-        bail!("expected `go`");
-    };
-    stats.start_us.store(start_us, Ordering::Relaxed);
-    let start = Instant::now() + Duration::from_micros(start_us.saturating_sub(payload::now_us()));
+    let start = await_go(&mut inbox, &abort, &stats).await?;
     let (finish_tx, finish_rx) = watch::channel(None);
     let drain = Duration::from_secs(config.run.drain_secs);
     let mut receiving = JoinSet::new();
