@@ -48,6 +48,10 @@ pub struct RunArgs {
     /// Atrium HTTP API base for provisioning (default: the WebSocket URL's host and port).
     #[arg(long)]
     pub http_url: Option<String>,
+    /// rooms over WebTransport: the session URL (loopback `https://…/wt`; default: the one the
+    /// node announces at `GET /api/v1/webtransport`).
+    #[arg(long)]
+    pub wt_url: Option<String>,
     /// Seconds of publishing (fanout, soak).
     #[arg(long)]
     pub duration: Option<u64>,
@@ -195,6 +199,9 @@ impl RunArgs {
         if self.http_url.is_some() {
             c.target.http_url = self.http_url.clone();
         }
+        if self.wt_url.is_some() {
+            c.target.wt_url = self.wt_url.clone();
+        }
         set(&mut c.run.duration_secs, &self.duration);
         set(&mut c.run.drain_secs, &self.drain);
         set(&mut c.run.processes, &self.processes);
@@ -330,10 +337,29 @@ mod tests {
         let config = parse(&["--scenario", "rooms", "--transport", "wt"])
             .load()
             .unwrap();
-        assert!(matches!(
-            config.validate(),
-            Err(ConfigError::NotImplemented(_))
-        ));
+        config.validate().unwrap();
+        assert_eq!(config.rooms.transport, RoomTransport::Wt);
+        assert_eq!(config.label(), "atrium-rooms-wt");
+        assert_eq!(config.target.wt_url, None, "the node's announced URL");
+        let config = parse(&[
+            "--scenario",
+            "rooms",
+            "--transport",
+            "wt",
+            "--wt-url",
+            "https://127.0.0.1:4499/wt",
+        ])
+        .load()
+        .unwrap();
+        config.validate().unwrap();
+        assert_eq!(
+            config.target.wt_url.as_deref(),
+            Some("https://127.0.0.1:4499/wt")
+        );
+        let config = parse(&["--scenario", "rooms", "--wt-url", "https://8.8.8.8/wt"])
+            .load()
+            .unwrap();
+        assert!(config.validate().is_err());
         let config = parse(&[
             "--scenario",
             "llm",

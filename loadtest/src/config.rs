@@ -99,6 +99,10 @@ pub struct TargetConfig {
     pub url: Option<String>,
     /// Atrium's HTTP API, for provisioning; defaults to the WebSocket URL's host and port.
     pub http_url: Option<String>,
+    /// `rooms --transport wt`: the WebTransport URL (`https://…/wt`, loopback). Unset: the one
+    /// the node announces at `GET /api/v1/webtransport` (`https://127.0.0.1:4433/wt` for a
+    /// default `atrium serve`). The certificate hash always comes from the node.
+    pub wt_url: Option<String>,
 }
 
 impl Default for TargetConfig {
@@ -107,6 +111,7 @@ impl Default for TargetConfig {
             kind: TargetKind::Atrium,
             url: None,
             http_url: None,
+            wt_url: None,
         }
     }
 }
@@ -267,8 +272,26 @@ impl Default for SoakConfig {
 pub enum RoomTransport {
     /// `pos` frames on the WebSocket.
     Ws,
-    /// `pos` datagrams on WebTransport (not implemented in the load tester yet).
+    /// WebTransport: `pos` datagrams out, snapshot parts in as `snap` datagrams, everything
+    /// else on the control stream.
     Wt,
+}
+
+impl RoomTransport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomTransport::Ws => "ws",
+            RoomTransport::Wt => "wt",
+        }
+    }
+
+    /// How reports name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RoomTransport::Ws => "WebSocket",
+            RoomTransport::Wt => "WebTransport datagrams",
+        }
+    }
 }
 
 /// `rooms`: `rooms` rooms of `template`, `avatars` sessions in each, every one walking a small
@@ -396,10 +419,6 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error(transparent)]
     Loopback(#[from] LoopbackError),
-    #[error(
-        "{0} is not implemented in the load tester yet (see docs/benchmarks.md, \"Load tester\")"
-    )]
-    NotImplemented(&'static str),
     #[error("{0}")]
     Invalid(String),
 }
@@ -421,10 +440,15 @@ impl LoadConfig {
         toml::from_str(text).map_err(|e| e.to_string())
     }
 
+    /// The label, by default `<target>-<scenario>` (`atrium-rooms-wt` over WebTransport).
     pub fn label(&self) -> String {
-        self.label
-            .clone()
-            .unwrap_or_else(|| format!("{}-{}", self.target.kind.as_str(), self.scenario.as_str()))
+        self.label.clone().unwrap_or_else(|| {
+            let base = format!("{}-{}", self.target.kind.as_str(), self.scenario.as_str());
+            match (self.scenario, self.rooms.transport) {
+                (ScenarioKind::Rooms, RoomTransport::Wt) => format!("{base}-wt"),
+                _ => base,
+            }
+        })
     }
 
     /// Checks everything that can be checked before connecting.
@@ -523,8 +547,12 @@ impl LoadConfig {
     fn validate_rooms(&self) -> Result<(), ConfigError> {
         let r = &self.rooms;
         if r.transport == RoomTransport::Wt {
-            return Err(ConfigError::NotImplemented(
-                "rooms over WebTransport (--transport wt)",
+            if let Some(url) = &self.target.wt_url {
+                loopback::check_url(url, &["https"])?;
+            }
+        } else if self.target.wt_url.is_some() {
+            return Err(ConfigError::Invalid(
+                "target.wt_url (--wt-url) is for rooms over WebTransport (--transport wt)".into(),
             ));
         }
         let invalid = |m: String| Err(ConfigError::Invalid(m));
@@ -719,9 +747,33 @@ mod tests {
         ] {
             assert!(matches!(rooms(f), Err(ConfigError::Invalid(_))));
         }
-        let err = rooms(|c| c.rooms.transport = RoomTransport::Wt).unwrap_err();
-        assert!(matches!(err, ConfigError::NotImplemented(_)), "{err}");
-        assert!(err.to_string().contains("WebTransport"), "{err}");
+        // WebTransport: the announced URL by default, or a loopback `https` URL.
+        assert!(rooms(|c| c.rooms.transport = RoomTransport::Wt).is_ok());
+        assert!(
+            rooms(|c| {
+                c.rooms.transport = RoomTransport::Wt;
+                c.target.wt_url = Some("https://127.0.0.1:4433/wt".into());
+            })
+            .is_ok()
+        );
+        assert!(matches!(
+            rooms(|c| {
+                c.rooms.transport = RoomTransport::Wt;
+                c.target.wt_url = Some("https://192.0.2.1:4433/wt".into());
+            }),
+            Err(ConfigError::Loopback(LoopbackError::NotLoopback { .. }))
+        ));
+        assert!(matches!(
+            rooms(|c| {
+                c.rooms.transport = RoomTransport::Wt;
+                c.target.wt_url = Some("http://127.0.0.1:4433/wt".into());
+            }),
+            Err(ConfigError::Loopback(LoopbackError::BadScheme { .. }))
+        ));
+        let err = rooms(|c| c.target.wt_url = Some("https://127.0.0.1:4433/wt".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--transport wt"), "{err}");
 
         let llm = |f: fn(&mut LoadConfig)| {
             let mut c = LoadConfig {

@@ -21,6 +21,7 @@ use crate::config::LoadConfig;
 use crate::counts::{LlmCounts, RoomCounts};
 use crate::integrity::Integrity;
 use crate::recorder::LatencySnapshot;
+use crate::wire::wt::WtAnnouncement;
 
 /// What a worker is told to do.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,6 +38,9 @@ pub struct Job {
     /// `llm`: conversation ids, indexed by stream.
     #[serde(default)]
     pub conversation_ids: Vec<ConversationId>,
+    /// `rooms --transport wt`: what the node announced at `GET /api/v1/webtransport`.
+    #[serde(default)]
+    pub webtransport: Option<WtAnnouncement>,
 }
 
 /// What each publisher had confirmed when publishing stopped.

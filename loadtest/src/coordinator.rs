@@ -98,6 +98,7 @@ impl Fleet {
                 channel_ids: provisioned.channel_ids.clone(),
                 room_ids: provisioned.room_ids.clone(),
                 conversation_ids: provisioned.conversation_ids.clone(),
+                webtransport: provisioned.webtransport.clone(),
             }));
             write_line(&mut stdin, &job).await?;
             let tx = tx.clone();

@@ -19,8 +19,15 @@ pub struct RoomCounts {
     /// Snapshot parts received during the active phase, and their `data` bytes.
     pub snapshot_parts: u64,
     pub snapshot_bytes: u64,
-    /// Whole `room.snapshot` frames as they came off the WebSocket.
+    /// Parts as they arrived: whole `room.snapshot` frames, or `snap` datagrams.
     pub snapshot_frame_bytes: u64,
+    /// Parts that came as `snap` datagrams (WebTransport).
+    pub snapshot_datagrams: u64,
+    /// Ticks between a client's first and last complete snapshot of the walk that it has no
+    /// complete snapshot of (skipped by the server, or a datagram lost).
+    pub missed_ticks: u64,
+    /// Of those, ticks of which some parts arrived but not all.
+    pub incomplete_ticks: u64,
     /// Complete snapshots that were deltas against an acknowledged view.
     pub delta_snapshots: u64,
     /// Parts whose baseline the client did not hold, or that did not decode.
@@ -40,6 +47,9 @@ impl RoomCounts {
         self.snapshot_parts += o.snapshot_parts;
         self.snapshot_bytes += o.snapshot_bytes;
         self.snapshot_frame_bytes += o.snapshot_frame_bytes;
+        self.snapshot_datagrams += o.snapshot_datagrams;
+        self.missed_ticks += o.missed_ticks;
+        self.incomplete_ticks += o.incomplete_ticks;
         self.delta_snapshots += o.delta_snapshots;
         self.unusable_parts += o.unusable_parts;
         self.gain_updates += o.gain_updates;

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::LoadConfig;
+use crate::config::{LoadConfig, RoomTransport};
 use crate::counts::{LlmCounts, RoomCounts};
 use crate::recorder::{LatencyRecorder, LatencySummary};
 
@@ -15,6 +15,7 @@ pub struct RoomsSummary {
     pub rooms: u32,
     pub avatars_per_room: u32,
     pub template: String,
+    /// `ws` or `wt`.
     pub transport: String,
     /// Avatars that joined.
     pub joined: u64,
@@ -32,6 +33,15 @@ pub struct RoomsSummary {
     pub snapshot_bytes_per_client_per_sec: f64,
     pub snapshot_frame_bytes_per_client_per_sec: f64,
     pub snapshot_parts: u64,
+    /// Parts that came as `snap` datagrams (the rest came as `room.snapshot` frames).
+    pub snapshot_datagrams: u64,
+    /// Ticks between a client's first and last complete snapshot without one (skipped by the
+    /// server, or lost as datagrams), summed over clients; `incomplete_ticks` of them had
+    /// some parts arrive.
+    pub missed_ticks: u64,
+    pub incomplete_ticks: u64,
+    /// `missed_ticks / (missed_ticks + snapshots)`.
+    pub missed_tick_share: f64,
     pub unusable_parts: u64,
     pub gain_updates: u64,
     /// `room.correction` reasons.
@@ -49,7 +59,7 @@ impl RoomsSummary {
             rooms: r.rooms,
             avatars_per_room: r.avatars,
             template: r.template.clone(),
-            transport: format!("{:?}", r.transport).to_lowercase(),
+            transport: r.transport.as_str().to_owned(),
             joined: c.joined,
             pos_hz: r.pos_hz,
             tick_hz: r.tick_hz,
@@ -61,6 +71,11 @@ impl RoomsSummary {
             snapshot_bytes_per_client_per_sec: c.snapshot_bytes as f64 / client_secs,
             snapshot_frame_bytes_per_client_per_sec: c.snapshot_frame_bytes as f64 / client_secs,
             snapshot_parts: c.snapshot_parts,
+            snapshot_datagrams: c.snapshot_datagrams,
+            missed_ticks: c.missed_ticks,
+            incomplete_ticks: c.incomplete_ticks,
+            missed_tick_share: c.missed_ticks as f64
+                / ((c.missed_ticks + c.snapshots) as f64).max(1.0),
             unusable_parts: c.unusable_parts,
             gain_updates: c.gain_updates,
             corrections: c.corrections.clone(),
@@ -71,11 +86,11 @@ impl RoomsSummary {
     pub fn text(&self, s: &mut String) {
         let _ = writeln!(
             s,
-            "rooms         {} × {} avatars ({}, {}): {} joined, {} poses at {} Hz",
+            "rooms         {} × {} avatars ({}, over {}): {} joined, {} poses at {} Hz",
             self.rooms,
             self.avatars_per_room,
             self.template,
-            self.transport,
+            transport_name(&self.transport),
             self.joined,
             self.poses,
             self.pos_hz
@@ -89,6 +104,15 @@ impl RoomsSummary {
             self.delta_share * 100.0,
             self.snapshot_bytes_per_client_per_sec,
             self.snapshot_frame_bytes_per_client_per_sec
+        );
+        let _ = writeln!(
+            s,
+            "delivery      {} of {} parts as datagrams; {} ticks missed ({:.2}% of ticks; {} with parts lost)",
+            self.snapshot_datagrams,
+            self.snapshot_parts,
+            self.missed_ticks,
+            self.missed_tick_share * 100.0,
+            self.incomplete_ticks
         );
         let corrections = if self.corrections.is_empty() {
             "none".to_owned()
@@ -179,6 +203,15 @@ impl LlmSummary {
     }
 }
 
+/// `ws` → "WebSocket", `wt` → "WebTransport datagrams".
+fn transport_name(transport: &str) -> &str {
+    match transport {
+        "ws" => RoomTransport::Ws.describe(),
+        "wt" => RoomTransport::Wt.describe(),
+        other => other,
+    }
+}
+
 fn join(map: &BTreeMap<String, u64>) -> String {
     map.iter()
         .map(|(k, v)| format!("{k} {v}"))
@@ -203,9 +236,16 @@ mod tests {
             snapshots: 760,
             delta_snapshots: 740,
             snapshot_bytes: 40_000,
+            snapshot_parts: 760,
+            snapshot_datagrams: 750,
+            missed_ticks: 40,
+            incomplete_ticks: 2,
             ..RoomCounts::default()
         };
+        config.rooms.transport = RoomTransport::Wt;
         let r = RoomsSummary::build(&config, &counts);
+        assert_eq!(r.transport, "wt");
+        assert_eq!(r.missed_tick_share, 0.05);
         assert_eq!(r.snapshots_per_client_per_sec, 19.0);
         assert_eq!(r.snapshot_rate_of_ticks, 0.95);
         assert_eq!(r.snapshot_bytes_per_client_per_sec, 1000.0);
@@ -213,6 +253,13 @@ mod tests {
         r.text(&mut text);
         assert!(
             text.contains("19.0 per client per second (95% of 20 Hz ticks"),
+            "{text}"
+        );
+        assert!(text.contains("over WebTransport datagrams"), "{text}");
+        assert!(
+            text.contains(
+                "750 of 760 parts as datagrams; 40 ticks missed (5.00% of ticks; 2 with parts lost)"
+            ),
             "{text}"
         );
     }

@@ -8,9 +8,10 @@
 //!   server confirms) for T seconds;
 //! - `soak`: `fanout` while other sessions keep connecting and leaving;
 //! - `rooms` (Atrium only): R rooms × A avatars walking and sending `pos` at the tick rate over
-//!   the WebSocket, acknowledging snapshots; reports snapshots and bytes per client per second
-//!   and the latency from a `pos` send to the first snapshot that shows the move to a peer
-//!   (WebTransport datagrams are refused as not implemented yet);
+//!   the WebSocket or, with `--transport wt`, as WebTransport datagrams (snapshots then arrive
+//!   as datagrams too), acknowledging snapshots; reports snapshots and bytes per client per
+//!   second, ticks missed, and the latency from a `pos` send to the first snapshot that shows
+//!   the move to a peer;
 //! - `llm` (Atrium only): S concurrent generations answered by a mock OpenAI-compatible provider
 //!   the tester serves itself ([`llm_mock`]) and configures over the admin API; reports the
 //!   latency of every delta, time to first delta, deltas per second and gaps by delta `seq`.

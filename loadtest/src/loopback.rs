@@ -74,6 +74,7 @@ pub fn check_url(url: &str, schemes: &[&'static str]) -> Result<LoopbackTarget, 
             expected: match schemes {
                 ["ws"] => "`ws` (TLS is not supported: targets are local)",
                 ["http"] => "`http` (TLS is not supported: targets are local)",
+                ["https"] => "`https` (WebTransport)",
                 _ => "`ws` or `http`",
             },
         });

@@ -23,8 +23,9 @@ use thiserror::Error;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::config::{LoadConfig, ScenarioKind};
+use crate::config::{LoadConfig, RoomTransport, ScenarioKind};
 use crate::plan::Plan;
+use crate::wire::wt::{WtAnnouncement, WtTarget, WtTargetError};
 
 /// One HTTP request may take this long (registrations queue behind the server's hash limit).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -49,6 +50,8 @@ pub enum ProvisionError {
     },
     #[error("a provisioning task failed: {0}")]
     Task(String),
+    #[error("the node's WebTransport endpoint cannot be used: {0}")]
+    WebTransport(#[from] WtTargetError),
 }
 
 /// What the workers need.
@@ -62,6 +65,8 @@ pub struct Provisioned {
     pub room_ids: Vec<RoomId>,
     /// `llm`: conversation ids by stream number.
     pub conversation_ids: Vec<ConversationId>,
+    /// `rooms --transport wt`: the node's WebTransport endpoint and certificate hash.
+    pub webtransport: Option<WtAnnouncement>,
 }
 
 #[derive(Deserialize)]
@@ -326,13 +331,43 @@ pub async fn provision(
         }
         conversation_ids = ids.into_iter().flatten().collect();
     }
+    let webtransport =
+        if config.scenario == ScenarioKind::Rooms && config.rooms.transport == RoomTransport::Wt {
+            Some(discover_webtransport(&api, config).await?)
+        } else {
+            None
+        };
     Ok(Provisioned {
         tokens,
         user_ids,
         channel_ids,
         room_ids,
         conversation_ids,
+        webtransport,
     })
+}
+
+/// Where the node serves WebTransport and the hash of its certificate
+/// (`GET /api/v1/webtransport`), checked before any worker starts: a loopback `https` URL
+/// (`target.wt_url` replaces the announced one) and a generated certificate's hash. Fetched
+/// once per run: the node renews its certificate days before it expires, far apart from runs.
+async fn discover_webtransport(
+    api: &Api,
+    config: &LoadConfig,
+) -> Result<WtAnnouncement, ProvisionError> {
+    let what = "asking where the node serves WebTransport (GET /api/v1/webtransport)";
+    let reply = api
+        .http
+        .get(format!("{}/api/v1/webtransport", api.base))
+        .send()
+        .await
+        .map_err(|source| ProvisionError::Unreachable {
+            what: what.to_owned(),
+            source,
+        })?;
+    let announced: WtAnnouncement = Api::expect(what, reply).await?;
+    WtTarget::resolve(&announced, config.target.wt_url.as_deref())?;
+    Ok(announced)
 }
 
 /// Points provider account `<model>` and model `<model>` at the mock (admin API). A model left

@@ -252,18 +252,21 @@ fn a_remote_target_is_refused_before_connecting() {
     }
     let output = loadtest()
         .args(["run", "--scenario", "rooms", "--transport", "wt", "--quiet"])
+        .args(["--wt-url", "https://192.0.2.10:4433/wt"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("WebTransport") && stderr.contains("not implemented"),
-        "{stderr}"
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "usage error for a remote --wt-url"
     );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("only targets loopback"), "{stderr}");
 }
 
 /// An Atrium node on a free loopback port with a fresh database, fast password hashing and the
-/// realtime core; its tick rate is the default 20 Hz.
+/// realtime core; its tick rate is the default 20 Hz. With WebTransport, on a free UDP port and
+/// a generated certificate, announced at `GET /api/v1/webtransport` as `atrium serve` does.
 struct AtriumNode {
     _node: atrium::commands::serve::Node,
     ws: String,
@@ -272,6 +275,10 @@ struct AtriumNode {
 
 impl AtriumNode {
     async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(webtransport: bool) -> Self {
         atrium::crypto::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
         let mut config = atrium::config::Config {
@@ -279,7 +286,8 @@ impl AtriumNode {
             database_url: format!("sqlite://{}/atrium.db", dir.path().display()),
             ..atrium::config::Config::default()
         };
-        config.webtransport.enabled = false;
+        config.webtransport.enabled = webtransport;
+        config.webtransport.addr = "127.0.0.1:0".parse().unwrap();
         config.http.password = atrium_core::auth::PasswordParams::INSECURE_FAST_FOR_TESTS;
         let node = atrium::commands::serve::Node::start(
             config,
@@ -324,33 +332,34 @@ impl AtriumNode {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rooms_run_walks_avatars_and_measures_snapshots_and_peer_latency() {
-    let node = AtriumNode::start().await;
-    let (stdout, json) = node
-        .run(&[
-            "--scenario",
-            "rooms",
-            "--rooms",
-            "2",
-            "--avatars",
-            "5",
-            "--users",
-            "10",
-            "--duration",
-            "2",
-            "--drain",
-            "1",
-        ])
-        .await;
+/// 2 rooms × 5 avatars walking for 2 s over `transport`.
+async fn rooms_run(node: &AtriumNode, transport: &str) -> (String, serde_json::Value) {
+    node.run(&[
+        "--scenario",
+        "rooms",
+        "--transport",
+        transport,
+        "--rooms",
+        "2",
+        "--avatars",
+        "5",
+        "--users",
+        "10",
+        "--duration",
+        "2",
+        "--drain",
+        "1",
+    ])
+    .await
+}
+
+/// What every rooms run must show whatever the transport: everyone joined and walked, every
+/// part decoded, every avatar saw its neighbour move (samples plausible: ≥ 0, under a second
+/// at the median), no errors.
+fn assert_walked_and_measured(json: &serde_json::Value, min_samples: u64) {
     let rooms = &json["rooms"];
     assert_eq!(rooms["joined"], 10, "{rooms}");
     assert_eq!(json["sessions"]["connected"], 10);
-    // 20 Hz ticks: every tick brings a snapshot while everyone walks. A debug node on a loaded
-    // machine may skip ticks, so this only asks for most of them.
-    let per_client = rooms["snapshots_per_client_per_sec"].as_f64().unwrap();
-    assert!((10.0..=21.0).contains(&per_client), "{rooms}");
-    assert!(rooms["delta_share"].as_f64().unwrap() > 0.5, "{rooms}");
     assert!(rooms["snapshot_bytes_per_client_per_sec"].as_f64().unwrap() > 0.0);
     assert_eq!(rooms["unusable_parts"], 0, "{rooms}");
     let poses = rooms["poses"].as_u64().unwrap();
@@ -358,18 +367,57 @@ async fn a_rooms_run_walks_avatars_and_measures_snapshots_and_peer_latency() {
         (300..=420).contains(&poses),
         "about 10 × 2 s × 20 Hz: {rooms}"
     );
-    // Every avatar saw its neighbour move, and the samples are plausible (≥ 0, under a second
-    // at the median).
     assert_eq!(rooms["measured_pairs"], 10, "{rooms}");
     let latency = &json["latency"];
-    assert!(latency["count"].as_u64().unwrap() > 100, "{latency}");
+    assert!(
+        latency["count"].as_u64().unwrap() > min_samples,
+        "{latency}"
+    );
     assert!(latency["p50_ms"].as_f64().unwrap() < 1000.0, "{latency}");
     assert!(
         json["errors"].as_object().unwrap().is_empty(),
         "{}",
         json["errors"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rooms_run_walks_avatars_and_measures_snapshots_and_peer_latency() {
+    let node = AtriumNode::start().await;
+    let (stdout, json) = rooms_run(&node, "ws").await;
+    assert_walked_and_measured(&json, 100);
+    let rooms = &json["rooms"];
+    assert_eq!(rooms["transport"], "ws", "{rooms}");
+    // 20 Hz ticks: every tick brings a snapshot while everyone walks. A debug node on a loaded
+    // machine may skip ticks, so this only asks for most of them.
+    let per_client = rooms["snapshots_per_client_per_sec"].as_f64().unwrap();
+    assert!((10.0..=21.0).contains(&per_client), "{rooms}");
+    assert!(rooms["delta_share"].as_f64().unwrap() > 0.5, "{rooms}");
+    assert_eq!(rooms["snapshot_datagrams"], 0, "{rooms}");
     assert!(stdout.contains("per client per second"), "{stdout}");
+    assert!(stdout.contains("over WebSocket"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rooms_run_over_webtransport_walks_with_datagrams_and_measures_the_same() {
+    // The load tester learns the URL and the certificate hash from GET /api/v1/webtransport.
+    let node = AtriumNode::start_with(true).await;
+    let (stdout, json) = rooms_run(&node, "wt").await;
+    assert_eq!(json["label"], "atrium-rooms-wt");
+    // Poses went out as datagrams and peers saw them in snapshots that came in as datagrams.
+    assert_walked_and_measured(&json, 50);
+    let rooms = &json["rooms"];
+    assert_eq!(rooms["transport"], "wt", "{rooms}");
+    // Snapshots reached every client (a debug node on a loaded machine may skip ticks and
+    // datagrams may be lost, so no rate is asked for beyond "they arrived").
+    let per_client = rooms["snapshots_per_client_per_sec"].as_f64().unwrap();
+    assert!(per_client > 0.0 && per_client <= 21.0, "{rooms}");
+    assert!(rooms["snapshots"].as_u64().unwrap() >= 10 * 2, "{rooms}");
+    let parts = rooms["snapshot_parts"].as_u64().unwrap();
+    let datagrams = rooms["snapshot_datagrams"].as_u64().unwrap();
+    assert!(datagrams > 0 && datagrams <= parts, "{rooms}");
+    assert!(stdout.contains("over WebTransport datagrams"), "{stdout}");
+    assert!(stdout.contains("parts as datagrams"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

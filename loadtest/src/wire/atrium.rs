@@ -6,7 +6,9 @@
 //! every missed message and a subscriber's seq stream stays whole.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
+use atrium_core::ids::ChannelId;
 use atrium_core::protocol::{
     ClientFrame, DEFAULT_MAX_FRAME_BYTES, ErrorCode, FrameCodec, OkResult, SUBPROTOCOL, ServerFrame,
 };
@@ -19,7 +21,7 @@ use super::{ChannelRef, Event, Wire, WireContext, WireError};
 
 /// Sent in `hello.client`, for the server's logs.
 const CLIENT_NAME: &str = concat!("atrium-loadtest/", env!("CARGO_PKG_VERSION"));
-const HELLO_RID: u32 = 0;
+pub(super) const HELLO_RID: u32 = 0;
 
 /// The server answered a request with `err`.
 fn refused(code: ErrorCode, message: String) -> WireError {
@@ -30,10 +32,85 @@ fn refused(code: ErrorCode, message: String) -> WireError {
 }
 
 /// The server said `bye` and is closing the session.
-fn closed(code: ErrorCode) -> WireError {
+pub(super) fn closed(code: ErrorCode) -> WireError {
     WireError::Closed {
         code: Some(code.to_string()),
     }
+}
+
+/// The first frame of every session (resuming the channels in `resume`).
+pub(super) fn hello(token: &str, resume: BTreeMap<ChannelId, i64>) -> ClientFrame {
+    ClientFrame::Hello {
+        rid: HELLO_RID,
+        token: token.to_owned(),
+        client: Some(CLIENT_NAME.to_owned()),
+        resume,
+    }
+}
+
+/// What a request–reply exchange needs of a session, whichever transport carries its frames
+/// (the WebSocket here, the WebTransport control stream in `wt.rs`).
+pub trait FrameSession: Send {
+    /// A fresh request id.
+    fn next_rid(&mut self) -> u32;
+
+    /// Sends one frame now.
+    fn send_frame(
+        &mut self,
+        frame: &ClientFrame,
+    ) -> impl Future<Output = Result<(), WireError>> + Send;
+
+    /// The next frame, decoded, with its size in bytes; `bye` is an error.
+    fn recv_frame(
+        &mut self,
+    ) -> impl Future<Output = Result<(ServerFrame, usize), WireError>> + Send;
+}
+
+/// Waits for `welcome` after `hello` (frames before it are skipped).
+pub(super) async fn await_welcome<S: FrameSession>(
+    session: &mut S,
+    timeout: Duration,
+) -> Result<(), WireError> {
+    let welcome = async {
+        loop {
+            match session.recv_frame().await?.0 {
+                ServerFrame::Welcome { .. } => return Ok(()),
+                ServerFrame::Err { code, message, .. } => return Err(refused(code, message)),
+                _ => continue,
+            }
+        }
+    };
+    tokio::time::timeout(timeout, welcome)
+        .await
+        .map_err(|_| WireError::Timeout("welcome"))?
+}
+
+/// Sends a request and waits for its reply (frames before it are skipped): the `ok` result,
+/// or the `err` as [`WireError::Server`].
+pub async fn call<S: FrameSession>(
+    session: &mut S,
+    make: impl FnOnce(u32) -> ClientFrame,
+    timeout: Duration,
+    what: &'static str,
+) -> Result<OkResult, WireError> {
+    let rid = session.next_rid();
+    session.send_frame(&make(rid)).await?;
+    let reply = async {
+        loop {
+            match session.recv_frame().await?.0 {
+                ServerFrame::Ok { rid: got, result } if got == rid => return Ok(result),
+                ServerFrame::Err {
+                    rid: Some(got),
+                    code,
+                    message,
+                } if got == rid => return Err(refused(code, message)),
+                _ => continue,
+            }
+        }
+    };
+    tokio::time::timeout(timeout, reply)
+        .await
+        .map_err(|_| WireError::Timeout(what))?
 }
 
 pub struct AtriumWire {
@@ -59,7 +136,7 @@ impl AtriumWire {
         ctx: &WireContext,
         session: u64,
         token: &str,
-        resume: BTreeMap<atrium_core::ids::ChannelId, i64>,
+        resume: BTreeMap<ChannelId, i64>,
     ) -> Result<Self, WireError> {
         let ws = ws::open(ctx, session, Some(SUBPROTOCOL), DEFAULT_MAX_FRAME_BYTES).await?;
         let mut wire = AtriumWire {
@@ -67,28 +144,9 @@ impl AtriumWire {
             codec: FrameCodec::new(DEFAULT_MAX_FRAME_BYTES),
             next_rid: HELLO_RID,
         };
-        let hello = wire.encode(&ClientFrame::Hello {
-            rid: HELLO_RID,
-            token: token.to_owned(),
-            client: Some(CLIENT_NAME.to_owned()),
-            resume,
-        })?;
+        let hello = wire.encode(&hello(token, resume))?;
         ws::send(&mut wire.ws, hello).await?;
-        let welcome = async {
-            loop {
-                match wire.next_frame().await? {
-                    Some(ServerFrame::Welcome { .. }) => return Ok(()),
-                    Some(ServerFrame::Err { code, message, .. }) => {
-                        return Err(refused(code, message));
-                    }
-                    Some(ServerFrame::Bye { code, .. }) => return Err(closed(code)),
-                    _ => continue,
-                }
-            }
-        };
-        tokio::time::timeout(ctx.handshake_timeout, welcome)
-            .await
-            .map_err(|_| WireError::Timeout("welcome"))??;
+        await_welcome(&mut wire, ctx.handshake_timeout).await?;
         Ok(wire)
     }
 
@@ -171,32 +229,28 @@ impl AtriumWire {
         }
     }
 
-    /// Sends a request and waits for its reply (frames before it are skipped): the `ok` result,
-    /// or the `err` as [`WireError::Server`].
+    /// Sends a request and waits for its reply: [`call`] on the WebSocket.
     pub async fn call(
         &mut self,
         make: impl FnOnce(u32) -> ClientFrame,
-        timeout: std::time::Duration,
+        timeout: Duration,
         what: &'static str,
     ) -> Result<OkResult, WireError> {
-        let rid = self.rid();
-        self.send_frame(&make(rid)).await?;
-        let reply = async {
-            loop {
-                match self.recv_frame().await?.0 {
-                    ServerFrame::Ok { rid: got, result } if got == rid => return Ok(result),
-                    ServerFrame::Err {
-                        rid: Some(got),
-                        code,
-                        message,
-                    } if got == rid => return Err(refused(code, message)),
-                    _ => continue,
-                }
-            }
-        };
-        tokio::time::timeout(timeout, reply)
-            .await
-            .map_err(|_| WireError::Timeout(what))?
+        call(self, make, timeout, what).await
+    }
+}
+
+impl FrameSession for AtriumWire {
+    fn next_rid(&mut self) -> u32 {
+        self.rid()
+    }
+
+    async fn send_frame(&mut self, frame: &ClientFrame) -> Result<(), WireError> {
+        AtriumWire::send_frame(self, frame).await
+    }
+
+    async fn recv_frame(&mut self) -> Result<(ServerFrame, usize), WireError> {
+        AtriumWire::recv_frame(self).await
     }
 }
 

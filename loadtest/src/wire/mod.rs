@@ -13,6 +13,7 @@ mod msgpack_peek;
 pub mod nats;
 pub mod socketio;
 pub mod ws;
+pub mod wt;
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -96,6 +97,8 @@ pub struct WireContext {
     pub channels: Vec<ChannelRef>,
     /// Connecting, greeting and subscribing must finish within this.
     pub handshake_timeout: Duration,
+    /// `rooms --transport wt`: the node's WebTransport endpoint.
+    pub webtransport: Option<wt::WtTarget>,
 }
 
 impl WireContext {

@@ -140,6 +140,7 @@ async fn prepare(
     ));
     match config.scenario {
         ScenarioKind::Rooms => {
+            let transport = config.rooms.transport;
             let mut joining = JoinSet::new();
             for spec in plan.avatars(job.worker) {
                 let room = *job
@@ -156,7 +157,8 @@ async fn prepare(
                 joining.spawn(async move {
                     let _permit = gate.acquire_owned().await;
                     let started = Instant::now();
-                    let joined = rooms::join(&ctx, &stats, &board, spec, &token, room).await;
+                    let joined =
+                        rooms::join(&ctx, &stats, &board, spec, transport, &token, room).await;
                     if joined.is_ok() {
                         stats.record_connect(started.elapsed());
                     }

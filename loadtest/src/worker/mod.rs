@@ -5,6 +5,7 @@ mod features;
 mod llm;
 mod pacer;
 mod publisher;
+mod room_link;
 mod rooms;
 mod sessions;
 pub mod stats;
@@ -31,6 +32,7 @@ use crate::procstat;
 use crate::wire::atrium::AtriumWire;
 use crate::wire::nats::NatsWire;
 use crate::wire::socketio::SocketIoWire;
+use crate::wire::wt::WtTarget;
 use crate::wire::{ChannelRef, Wire, WireContext};
 
 use pacer::Pacer;
@@ -119,6 +121,14 @@ fn context_for(job: &Job) -> anyhow::Result<WireContext> {
             _ => ChannelRef::peer(i),
         })
         .collect();
+    let webtransport = job
+        .webtransport
+        .as_ref()
+        .map(|announced| WtTarget::resolve(announced, config.target.wt_url.as_deref()))
+        .transpose()?;
+    if let Some(wt) = &webtransport {
+        loopback::check_sources(&config.run.source_addrs, wt.addr.ip())?;
+    }
     Ok(WireContext {
         kind: config.target.kind,
         url,
@@ -127,6 +137,7 @@ fn context_for(job: &Job) -> anyhow::Result<WireContext> {
         tokens: job.tokens.clone(),
         channels,
         handshake_timeout: HANDSHAKE_TIMEOUT,
+        webtransport,
     })
 }
 

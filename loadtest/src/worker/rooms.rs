@@ -23,14 +23,14 @@ use atrium_spatial::snapshot::{SnapshotPart, View, apply_snapshot, decode_part};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::RoomTransport;
 use crate::counts::RoomCounts;
 use crate::payload::now_us;
-use crate::plan::{AvatarSpec, SessionSpec};
-use crate::wire::atrium::AtriumWire;
-use crate::wire::{Wire, WireContext, WireError};
+use crate::plan::AvatarSpec;
+use crate::wire::{WireContext, WireError};
 
+use super::room_link::{Pushed, RoomLink};
 use super::stats::{LatencyBuffer, WorkerStats};
-use super::subscriber;
 
 /// Radius of every avatar's walk, metres.
 const WALK_RADIUS_M: f32 = 1.5;
@@ -121,6 +121,10 @@ impl PoseBoard {
 struct Views {
     complete: BTreeMap<u64, View>,
     partial: BTreeMap<u64, Vec<SnapshotPart>>,
+    /// Ticks from this one on count as incomplete when some of their parts never arrive.
+    counted_from: Option<u64>,
+    /// Such ticks given up on (too old to complete).
+    incomplete: u64,
 }
 
 /// What one part did.
@@ -153,12 +157,59 @@ impl Views {
         self.complete.insert(tick, view);
         let oldest = tick.saturating_sub(VIEWS_KEPT);
         self.complete = self.complete.split_off(&oldest);
-        self.partial = self.partial.split_off(&oldest);
+        let kept = self.partial.split_off(&oldest);
+        let given_up = std::mem::replace(&mut self.partial, kept);
+        self.incomplete += self.counted(given_up.keys(), None);
         Taken::Complete { tick, delta }
     }
 
     fn newest(&self) -> Option<(u64, &View)> {
         self.complete.iter().next_back().map(|(t, v)| (*t, v))
+    }
+
+    /// Counts incomplete ticks from `tick` on.
+    fn count_incomplete_from(&mut self, tick: u64) {
+        self.counted_from.get_or_insert(tick);
+    }
+
+    /// Ticks from `counted_from` on that lost a part: given up on, or still partial though
+    /// older than `newest` (the newest complete tick, at the end of a run).
+    fn incomplete(&self, newest: Option<u64>) -> u64 {
+        self.incomplete + self.counted(self.partial.keys(), newest)
+    }
+
+    fn counted<'a>(&self, ticks: impl Iterator<Item = &'a u64>, below: Option<u64>) -> u64 {
+        let Some(from) = self.counted_from else {
+            return 0;
+        };
+        ticks
+            .filter(|&&t| t >= from && below.is_none_or(|b| t < b))
+            .count() as u64
+    }
+}
+
+/// The ticks of the complete snapshots a client received while walking: while everyone
+/// walks the server sends one every tick, so the ticks between the first and the last that
+/// never completed were skipped by the server or, over datagrams, lost on the way.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct TickCoverage {
+    first: Option<u64>,
+    last: Option<u64>,
+    seen: u64,
+}
+
+impl TickCoverage {
+    fn saw(&mut self, tick: u64) {
+        self.first = Some(self.first.map_or(tick, |f| f.min(tick)));
+        self.last = Some(self.last.map_or(tick, |l| l.max(tick)));
+        self.seen += 1;
+    }
+
+    fn missed(&self) -> u64 {
+        match (self.first, self.last) {
+            (Some(first), Some(last)) => (last - first + 1).saturating_sub(self.seen),
+            _ => 0,
+        }
     }
 }
 
@@ -220,28 +271,25 @@ pub fn quantize(p: [f32; 3], bounds: [[f32; 3]; 2]) -> [u32; 3] {
 
 /// A session in its room, ready to walk.
 pub struct Avatar {
-    wire: AtriumWire,
+    link: RoomLink,
     spec: AvatarSpec,
     joined: RoomJoined,
     views: Views,
+    coverage: TickCoverage,
 }
 
-/// Opens the session (retrying like every other) and joins the room.
+/// Opens the session on `transport` (retrying like every other) and joins the room.
 pub async fn join(
     ctx: &WireContext,
     stats: &WorkerStats,
     board: &PoseBoard,
     spec: AvatarSpec,
+    transport: RoomTransport,
     token: &str,
     room: RoomId,
 ) -> Result<Avatar, WireError> {
-    let session = SessionSpec {
-        session: spec.session,
-        channel: None,
-    };
-    let (mut wire, _) =
-        subscriber::open_subscribed::<AtriumWire>(ctx, stats, session, token).await?;
-    let reply = wire
+    let mut link = RoomLink::open(ctx, stats, spec.session, token, transport).await?;
+    let reply = link
         .call(
             |rid| ClientFrame::RoomJoin { rid, room },
             ctx.handshake_timeout,
@@ -266,10 +314,11 @@ pub async fn join(
     }
     board.joined(spec.session, joined.avatar, spec.room, joined.p);
     Ok(Avatar {
-        wire,
+        link,
         spec,
         joined,
         views,
+        coverage: TickCoverage::default(),
     })
 }
 
@@ -319,19 +368,16 @@ impl Avatar {
                         let newest = self.views.newest().map(|(t, _)| t);
                         let ack = newest.filter(|&t| acked != Some(t));
                         acked = newest.or(acked);
-                        let rid = self.wire.next_rid();
                         let sent_us = now_us();
-                        self.wire
-                            .send_frame(&ClientFrame::Pos { rid, p, yaw, v: None, ack })
-                            .await?;
+                        self.link.send_pos(p, yaw, ack).await?;
                         board.sent(self.spec.session, quantize(p, bounds), sent_us);
                         counts.poses += 1;
                         latencies.maybe_flush(&stats);
                     }
-                    frame = self.wire.recv_frame() => {
-                        let (frame, size) = frame?;
+                    pushed = self.link.recv() => {
+                        let (pushed, size) = pushed?;
                         let active = Instant::now() >= plan.start;
-                        if self.absorb(frame, size, active, &mut counts, &board, &stats, &mut latencies) {
+                        if self.absorb(pushed, size, active, &mut counts, &board, &stats, &mut latencies) {
                             measured = true;
                         }
                     }
@@ -344,17 +390,17 @@ impl Avatar {
         }
         latencies.flush(&stats);
         counts.measured_pairs = u64::from(measured);
-        let rid = self.wire.next_rid();
-        let _ = self.wire.send_frame(&ClientFrame::RoomLeave { rid }).await;
-        self.wire.close().await;
+        counts.missed_ticks = self.coverage.missed();
+        counts.incomplete_ticks = self.views.incomplete(self.coverage.last);
+        self.link.leave_and_close().await;
         counts
     }
 
-    /// Takes one pushed frame; true when it gave a latency sample.
+    /// Takes one pushed frame or datagram; true when it gave a latency sample.
     #[allow(clippy::too_many_arguments)]
     fn absorb(
         &mut self,
-        frame: ServerFrame,
+        pushed: Pushed,
         size: usize,
         active: bool,
         counts: &mut RoomCounts,
@@ -362,25 +408,37 @@ impl Avatar {
         stats: &WorkerStats,
         latencies: &mut LatencyBuffer,
     ) -> bool {
-        match frame {
-            ServerFrame::RoomSnapshot { data } => {
+        let frame = match pushed {
+            Pushed::Part { data, datagram } => {
                 if active {
                     counts.snapshot_parts += 1;
-                    counts.snapshot_bytes += data.0.len() as u64;
+                    counts.snapshot_datagrams += u64::from(datagram);
+                    counts.snapshot_bytes += data.len() as u64;
                     counts.snapshot_frame_bytes += size as u64;
                 }
-                match self.views.take(&data.0) {
+                match self.views.take(&data) {
                     Taken::Partial => {}
                     Taken::Unusable => counts.unusable_parts += 1,
                     Taken::Complete { tick, delta } => {
                         if active {
                             counts.snapshots += 1;
                             counts.delta_snapshots += u64::from(delta);
+                            self.coverage.saw(tick);
+                            self.views.count_incomplete_from(tick);
                         }
                         return active && self.measure_peer(tick, board, stats, latencies);
                     }
                 }
+                return false;
             }
+            Pushed::Unreadable => {
+                stats.error("bad_datagram");
+                return false;
+            }
+            Pushed::Ignored => return false,
+            Pushed::Frame(frame) => frame,
+        };
+        match frame {
             ServerFrame::RoomGains { .. } => counts.gain_updates += u64::from(active),
             ServerFrame::RoomCorrection { reasons, .. } => {
                 for reason in reasons {
@@ -468,6 +526,60 @@ mod tests {
         assert_eq!(board.nearest(1), Some(3));
         assert_eq!(board.nearest(4), None, "alone in room 1");
         assert_eq!(board.nearest(9), None, "never joined");
+    }
+
+    /// An empty full snapshot of `tick`, part `part` of `parts`.
+    fn part(tick: u64, part: u8, parts: u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        atrium_spatial::snapshot::encode_part(
+            &SnapshotPart {
+                tick,
+                baseline: None,
+                part,
+                parts,
+                removed: Vec::new(),
+                changes: Vec::new(),
+            },
+            &mut out,
+        );
+        out
+    }
+
+    #[test]
+    fn ticks_missing_between_the_first_and_last_complete_one_are_counted() {
+        let mut coverage = TickCoverage::default();
+        assert_eq!(coverage.missed(), 0, "nothing seen, nothing missed");
+        for tick in [10, 11, 13, 12, 16] {
+            coverage.saw(tick);
+        }
+        // 10..=16 is 7 ticks; 14 and 15 never came (13 and 12 came out of order).
+        assert_eq!(coverage.missed(), 2);
+        assert_eq!((coverage.first, coverage.last), (Some(10), Some(16)));
+    }
+
+    #[test]
+    fn a_tick_that_lost_a_part_counts_as_incomplete_once_it_cannot_complete() {
+        let mut views = Views::default();
+        assert!(matches!(views.take(&part(5, 0, 2)), Taken::Partial));
+        assert!(matches!(
+            views.take(&part(6, 0, 1)),
+            Taken::Complete { tick: 6, .. }
+        ));
+        views.count_incomplete_from(6);
+        assert_eq!(views.incomplete(Some(6)), 0, "tick 5 is before the count");
+        // Tick 7 loses its second part; 8 completes, so 7 is given up at the end...
+        assert!(matches!(views.take(&part(7, 0, 2)), Taken::Partial));
+        assert!(matches!(views.take(&part(8, 0, 1)), Taken::Complete { .. }));
+        assert_eq!(views.incomplete(Some(8)), 1);
+        assert_eq!(views.incomplete(Some(7)), 0, "not older than the newest");
+        // ...or as soon as it is too old to keep.
+        assert!(matches!(
+            views.take(&part(8 + VIEWS_KEPT, 0, 1)),
+            Taken::Complete { .. }
+        ));
+        assert!(views.partial.is_empty());
+        assert_eq!(views.incomplete(None), 1);
+        assert!(matches!(views.take(b"junk"), Taken::Unusable));
     }
 
     #[test]

@@ -37,20 +37,30 @@ pub async fn open_subscribed<W: Wire>(
     spec: SessionSpec,
     token: &str,
 ) -> Result<(W, Option<i64>), WireError> {
+    with_retries(stats, || async {
+        let mut wire = W::open(ctx, spec.session, token).await?;
+        let last_seq = match spec.channel {
+            Some(ch) => wire.subscribe(ctx.channel(ch)?).await?,
+            None => None,
+        };
+        Ok((wire, last_seq))
+    })
+    .await
+}
+
+/// Runs `open` up to [`OPEN_ATTEMPTS`] times, pausing longer after each failure; every failure
+/// is counted by its code.
+pub async fn with_retries<T, F, Fut>(stats: &WorkerStats, mut open: F) -> Result<T, WireError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, WireError>>,
+{
     let mut last_error = WireError::Timeout("open");
     for attempt in 0..OPEN_ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(REOPEN_MIN_DELAY * 2u32.pow(attempt)).await;
         }
-        let opened = async {
-            let mut wire = W::open(ctx, spec.session, token).await?;
-            let last_seq = match spec.channel {
-                Some(ch) => wire.subscribe(ctx.channel(ch)?).await?,
-                None => None,
-            };
-            Ok::<_, WireError>((wire, last_seq))
-        };
-        match opened.await {
+        match open().await {
             Ok(ok) => return Ok(ok),
             Err(e) => {
                 stats.error(&e.code());
