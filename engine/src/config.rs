@@ -31,6 +31,9 @@ pub struct Config {
     pub database_url: String,
     /// Seconds to wait for in-flight work at shutdown.
     pub shutdown_grace_secs: u64,
+    /// Milliseconds between returns of freed heap pages to the kernel (`malloc_trim`, glibc
+    /// only); 0 turns it off. See `crate::memory`.
+    pub memory_trim_interval_ms: u64,
     pub log: LogConfig,
     /// HTTP control plane and token settings.
     pub http: atrium_gateway::HttpConfig,
@@ -56,6 +59,7 @@ impl Default for Config {
                 .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080))),
             database_url: DEFAULT_DATABASE_URL.to_owned(),
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
+            memory_trim_interval_ms: crate::memory::DEFAULT_TRIM_INTERVAL_MS,
             log: LogConfig::default(),
             http: atrium_gateway::HttpConfig::default(),
             ws: atrium_gateway::ws::WsConfig::default(),
@@ -73,6 +77,7 @@ const ENV_KEYS: &[&str] = &[
     "http_addr",
     "database_url",
     "shutdown_grace_secs",
+    "memory_trim_interval_ms",
     "log",
     "http",
     "ws",

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod crypto;
+pub mod memory;
 pub mod realtime_settings;
 pub mod shutdown;
 pub mod spatial_settings;

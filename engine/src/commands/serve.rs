@@ -77,6 +77,10 @@ impl Node {
         let http_addr = listener.local_addr()?;
         tracing::info!(%http_addr, backend = store.backend(), "atrium node listening");
 
+        crate::memory::spawn_trimmer(
+            Duration::from_millis(config.memory_trim_interval_ms),
+            shutdown.clone(),
+        );
         let app = atrium_gateway::router(state);
         let grace = Duration::from_secs(config.shutdown_grace_secs);
         let stop = shutdown.clone();
