@@ -23,6 +23,14 @@ use crate::integrity::Integrity;
 use crate::recorder::LatencySnapshot;
 use crate::wire::wt::WtAnnouncement;
 
+/// In the `connect` scenario, how long the server is left alone before each RSS sample (the
+/// baseline after provisioning, and the loaded figure after the last session opened): long
+/// enough for a server that hands freed memory back periodically (Atrium trims every 10 s) to
+/// have done so, so both samples are steady states and their difference is what the sessions
+/// hold, not what a burst left behind. Every target gets the same wait; workers hold their
+/// sessions this long on top of `--hold`.
+pub const MEMORY_SETTLE: std::time::Duration = std::time::Duration::from_secs(12);
+
 /// What a worker is told to do.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Job {

@@ -31,8 +31,6 @@ const SPARE_FDS: u64 = 64;
 const SPARE_PORTS: u64 = 1000;
 /// Between the `go` message and the start, so every worker has it in time.
 const START_DELAY: Duration = Duration::from_millis(500);
-/// After all sessions are open, let the server settle before sampling its memory.
-const SETTLE: Duration = Duration::from_secs(2);
 /// Slack added to every phase deadline.
 const PHASE_SLACK: Duration = Duration::from_secs(30);
 
@@ -251,6 +249,9 @@ pub async fn run(config: LoadConfig, command: String) -> anyhow::Result<Report> 
 
     // The baseline comes after provisioning: its password hashing grows the server's heap,
     // and that is not memory the sessions use.
+    if config.scenario == ScenarioKind::Connect && server_pid.is_some() {
+        tokio::time::sleep(crate::control::MEMORY_SETTLE).await;
+    }
     let rss_before = server_pid.and_then(|pid| procstat::rss_kib(Some(pid)));
     let mut view = ProgressView::new(!config.output.quiet);
     let standing = config.total_sessions() - config.soak_sessions();
@@ -298,7 +299,7 @@ pub async fn run(config: LoadConfig, command: String) -> anyhow::Result<Report> 
                     |p| p.connected + p.connect_failed,
                 )
                 .await?;
-            tokio::time::sleep(SETTLE).await;
+            tokio::time::sleep(crate::control::MEMORY_SETTLE).await;
             rss_loaded = server_pid.and_then(|pid| procstat::rss_kib(Some(pid)));
             fleet.view.phase("hold", c.hold_secs);
             Duration::from_secs(c.hold_secs) + PHASE_SLACK

@@ -259,7 +259,9 @@ async fn run_with<W: Wire>(
                 .await?;
             tokio::select! {
                 () = abort.cancelled() => bail!("aborted by the coordinator"),
-                () = tokio::time::sleep(Duration::from_secs(config.connect.hold_secs)) => {}
+                () = tokio::time::sleep(
+                    crate::control::MEMORY_SETTLE + Duration::from_secs(config.connect.hold_secs),
+                ) => {}
             }
             Vec::new()
         }
