@@ -53,7 +53,7 @@ impl Default for WsConfig {
             rate_burst: 200.0,
             input_rate_per_second: 60.0,
             input_rate_burst: 120.0,
-            read_buffer_bytes: 2 * 1024,
+            read_buffer_bytes: 1024,
             write_buffer_bytes: 8 * 1024,
             max_write_buffer_bytes: 1024 * 1024,
             write_batch_frames: 64,
