@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -25,14 +25,15 @@ use crate::recorder::LatencyRecorder;
 use crate::wire::WireContext;
 
 use super::llm::{self, LlmSession, StreamPlan};
-use super::rooms::{self, Avatar, PoseBoard, WalkPlan};
+use super::rooms::{self, PoseBoard, WalkPlan};
 use super::stats::WorkerStats;
 use super::{
     Inbox, Outbox, await_go, next_message, prepare_phase, report_of, send_ready, spawn_progress,
 };
 
 enum Prepared {
-    Rooms(Vec<Avatar>),
+    /// The avatars' tasks, reading their snapshots until the walk plan comes.
+    Rooms(JoinSet<RoomCounts>, watch::Sender<Option<WalkPlan>>),
     Llm(Vec<LlmSession>),
 }
 
@@ -49,7 +50,7 @@ pub(super) async fn run(
     let progress = spawn_progress(outbox.clone(), stats.clone(), abort.clone());
 
     // Phase 1.
-    let prepare = prepare(&job, &ctx, &stats, &board);
+    let prepare = prepare(&job, &ctx, &stats, &board, &abort);
     let prepared = prepare_phase(
         prepare,
         &abort,
@@ -65,17 +66,14 @@ pub(super) async fn run(
     let mut room_counts = RoomCounts::default();
     let mut llm_counts = LlmCounts::default();
     match prepared {
-        Prepared::Rooms(avatars) => {
+        Prepared::Rooms(mut walking, plan_tx) => {
             let plan = WalkPlan {
                 start,
                 stop: start + duration,
                 pos_hz: config.rooms.pos_hz,
                 speed_mps: config.rooms.speed_mps,
             };
-            let mut walking = JoinSet::new();
-            for avatar in avatars {
-                walking.spawn(avatar.run(board.clone(), stats.clone(), plan, abort.clone()));
-            }
+            let _ = plan_tx.send(Some(plan));
             while let Some(joined) = walking.join_next().await {
                 room_counts.merge(&joined.context("an avatar task failed")?);
             }
@@ -130,6 +128,7 @@ async fn prepare(
     ctx: &Arc<WireContext>,
     stats: &Arc<WorkerStats>,
     board: &Arc<PoseBoard>,
+    abort: &CancellationToken,
 ) -> anyhow::Result<Prepared> {
     let config = &job.config;
     let plan = Plan::new(config);
@@ -141,6 +140,7 @@ async fn prepare(
     match config.scenario {
         ScenarioKind::Rooms => {
             let transport = config.rooms.transport;
+            let (plan_tx, plan_rx) = watch::channel(None);
             let mut joining = JoinSet::new();
             for spec in plan.avatars(job.worker) {
                 let room = *job
@@ -165,19 +165,27 @@ async fn prepare(
                     joined
                 });
             }
-            let mut avatars = Vec::new();
+            // Each avatar reads from the moment it joined: snapshots left unread until the start
+            // would pile up (in the socket, or by thousands in a QUIC datagram buffer) and be
+            // read late, during the walk.
+            let mut walking = JoinSet::new();
             while let Some(joined) = joining.join_next().await {
                 match joined.context("a joining task panicked")? {
                     Ok(avatar) => {
                         stats.connected.fetch_add(1, Ordering::Relaxed);
-                        avatars.push(avatar);
+                        walking.spawn(avatar.run(
+                            board.clone(),
+                            stats.clone(),
+                            plan_rx.clone(),
+                            abort.clone(),
+                        ));
                     }
                     Err(_) => {
                         stats.connect_failed.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
-            Ok(Prepared::Rooms(avatars))
+            Ok(Prepared::Rooms(walking, plan_tx))
         }
         ScenarioKind::Llm => {
             let mut opening = JoinSet::new();

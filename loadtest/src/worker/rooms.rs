@@ -20,6 +20,7 @@ use atrium_core::ids::RoomId;
 use atrium_core::protocol::{ClientFrame, OkResult, RoomEventKind, RoomJoined, ServerFrame};
 use atrium_spatial::AvatarId;
 use atrium_spatial::snapshot::{SnapshotPart, View, apply_snapshot, decode_part};
+use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
@@ -332,12 +333,13 @@ pub struct WalkPlan {
 }
 
 impl Avatar {
-    /// Walks from `plan.start` to `plan.stop`, then leaves and closes.
+    /// Takes what arrives until `plan` says when to walk, walks from `plan.start` to
+    /// `plan.stop`, then leaves and closes.
     pub async fn run(
         mut self,
         board: Arc<PoseBoard>,
         stats: Arc<WorkerStats>,
-        plan: WalkPlan,
+        mut plan: watch::Receiver<Option<WalkPlan>>,
         abort: CancellationToken,
     ) -> RoomCounts {
         let mut counts = RoomCounts {
@@ -345,6 +347,38 @@ impl Avatar {
             ..RoomCounts::default()
         };
         let mut latencies = LatencyBuffer::new(self.spec.session);
+        let waited: Result<Option<WalkPlan>, WireError> = async {
+            loop {
+                tokio::select! {
+                    () = abort.cancelled() => return Ok(None),
+                    changed = plan.changed() => {
+                        if changed.is_err() {
+                            return Ok(None);
+                        }
+                        if let Some(plan) = *plan.borrow_and_update() {
+                            return Ok(Some(plan));
+                        }
+                    }
+                    pushed = self.link.recv() => {
+                        let (pushed, size) = pushed?;
+                        self.absorb(pushed, size, false, &mut counts, &board, &stats, &mut latencies);
+                    }
+                }
+            }
+        }
+        .await;
+        let plan = match waited {
+            Ok(Some(plan)) => plan,
+            Ok(None) => {
+                self.link.leave_and_close().await;
+                return counts;
+            }
+            Err(e) => {
+                stats.error(&e.code());
+                self.link.leave_and_close().await;
+                return counts;
+            }
+        };
         let walk = Walk::new(&self.joined, self.spec.index, plan.speed_mps);
         let bounds = self.joined.room.layout.bounds;
         let period = Duration::from_secs_f64(1.0 / f64::from(plan.pos_hz.max(1)));
