@@ -7,8 +7,9 @@
 //! (`plan.rs`). The peer writes every pose it sends, quantised the way
 //! snapshots carry positions, with its send time onto a per-worker [`PoseBoard`]; when a view first
 //! shows the peer at one of those positions, `now − sent` is a sample of the latency from a
-//! `pos` send to the first snapshot that shows the move to someone else. Poses superseded before
-//! any snapshot showed them are dropped without a sample (the server only shows the latest pose
+//! `pos` send to the first snapshot that shows the move to someone else. Several avatars may
+//! watch the same peer: each samples each pose once for itself. Poses superseded before any
+//! snapshot showed them are dropped without a sample (the server only shows the latest pose
 //! of a tick). Avatars send no velocity, so the server does not extrapolate and a shown position
 //! is exactly a sent one.
 
@@ -104,16 +105,16 @@ impl PoseBoard {
         self.lock().get(&session).and_then(|p| p.avatar)
     }
 
-    /// The send time of the newest pose of `session` at `shown` (within [`MATCH_CM`]); it and
-    /// every older pose are taken off the board, so each pose is measured once.
-    fn take_shown(&self, session: u64, shown: [u32; 3]) -> Option<u64> {
-        let mut board = self.lock();
-        let poses = &mut board.get_mut(&session)?.sent;
+    /// The send time of the newest pose of `session` at `shown` (within [`MATCH_CM`]), if it
+    /// was sent after `after_us`: a watcher passes its last sample's send time, so it measures
+    /// each pose once and never one older than a pose it already saw. The board is left as it
+    /// is, for the peer's other watchers.
+    fn shown_since(&self, session: u64, shown: [u32; 3], after_us: u64) -> Option<u64> {
+        let board = self.lock();
+        let poses = &board.get(&session)?.sent;
         let near = |at: &[u32; 3]| (0..3).all(|i| at[i].abs_diff(shown[i]) <= MATCH_CM);
-        let found = poses.iter().rposition(|(at, _)| near(at))?;
-        let sent_us = poses[found].1;
-        poses.drain(..=found);
-        Some(sent_us)
+        let (_, sent_us) = poses.iter().rev().find(|(at, _)| near(at))?;
+        (*sent_us > after_us).then_some(*sent_us)
     }
 }
 
@@ -277,6 +278,8 @@ pub struct Avatar {
     joined: RoomJoined,
     views: Views,
     coverage: TickCoverage,
+    /// Send time of the peer's pose this avatar last sampled.
+    last_sample_us: u64,
 }
 
 /// Opens the session on `transport` (retrying like every other) and joins the room.
@@ -320,6 +323,7 @@ pub async fn join(
         joined,
         views,
         coverage: TickCoverage::default(),
+        last_sample_us: 0,
     })
 }
 
@@ -490,7 +494,7 @@ impl Avatar {
     }
 
     fn measure_peer(
-        &self,
+        &mut self,
         tick: u64,
         board: &PoseBoard,
         stats: &WorkerStats,
@@ -509,8 +513,9 @@ impl Avatar {
         else {
             return false;
         };
-        match board.take_shown(peer, [state.x, state.y, state.z]) {
+        match board.shown_since(peer, [state.x, state.y, state.z], self.last_sample_us) {
             Some(sent_us) => {
+                self.last_sample_us = sent_us;
                 latencies.push(stats, now, sent_us);
                 true
             }
@@ -540,11 +545,21 @@ mod tests {
         board.sent(7, [116, 0, 100], 3_000);
         assert_eq!(board.avatar_of(7), Some(3));
         // A view shows the second pose (off by a rounding centimetre): the first is superseded.
-        assert_eq!(board.take_shown(7, [109, 0, 100]), Some(2_000));
-        assert_eq!(board.take_shown(7, [108, 0, 100]), None, "measured once");
-        assert_eq!(board.take_shown(7, [100, 0, 100]), None, "superseded");
-        assert_eq!(board.take_shown(7, [116, 0, 100]), Some(3_000));
-        assert_eq!(board.take_shown(8, [0, 0, 0]), None, "unknown session");
+        assert_eq!(board.shown_since(7, [109, 0, 100], 0), Some(2_000));
+        assert_eq!(
+            board.shown_since(7, [108, 0, 100], 2_000),
+            None,
+            "measured once"
+        );
+        assert_eq!(
+            board.shown_since(7, [100, 0, 100], 2_000),
+            None,
+            "superseded"
+        );
+        assert_eq!(board.shown_since(7, [116, 0, 100], 2_000), Some(3_000));
+        // Another watcher of the same peer, which has not sampled yet, still can.
+        assert_eq!(board.shown_since(7, [108, 0, 100], 0), Some(2_000));
+        assert_eq!(board.shown_since(8, [0, 0, 0], 0), None, "unknown session");
     }
 
     #[test]
