@@ -41,7 +41,7 @@ impl Trim {
 pub fn rss_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // The page size of every Linux target we build for; statm counts in pages.
+    // statm counts in pages.
     Some(pages * page_size())
 }
 
