@@ -28,8 +28,21 @@ use crate::wire::wt::WtAnnouncement;
 /// enough for a server that hands freed memory back periodically (Atrium trims every 10 s) to
 /// have done so, so both samples are steady states and their difference is what the sessions
 /// hold, not what a burst left behind. Every target gets the same wait; workers hold their
-/// sessions this long on top of `--hold`.
+/// sessions this long on top of `--hold`. Only when there is a server to sample
+/// ([`memory_settle`]).
 pub const MEMORY_SETTLE: std::time::Duration = std::time::Duration::from_secs(12);
+
+/// The wait before each RSS sample of this run: [`MEMORY_SETTLE`] for a `connect` run with
+/// `--server-pid`, nothing otherwise. The coordinator and the workers read it from the same
+/// configuration, so the workers hold exactly as long as the coordinator waits.
+pub fn memory_settle(config: &LoadConfig) -> std::time::Duration {
+    if config.scenario == crate::config::ScenarioKind::Connect && config.output.server_pid.is_some()
+    {
+        MEMORY_SETTLE
+    } else {
+        std::time::Duration::ZERO
+    }
+}
 
 /// What a worker is told to do.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -188,6 +201,23 @@ pub enum FromWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_connect_run_with_a_server_to_sample_waits_for_its_memory_to_settle() {
+        let mut config = LoadConfig {
+            scenario: crate::config::ScenarioKind::Connect,
+            ..LoadConfig::default()
+        };
+        assert_eq!(
+            memory_settle(&config),
+            std::time::Duration::ZERO,
+            "no server pid"
+        );
+        config.output.server_pid = Some(1);
+        assert_eq!(memory_settle(&config), MEMORY_SETTLE);
+        config.scenario = crate::config::ScenarioKind::Fanout;
+        assert_eq!(memory_settle(&config), std::time::Duration::ZERO, "fanout");
+    }
 
     #[test]
     fn expectations_sum_confirmations_and_keep_the_highest_seq() {

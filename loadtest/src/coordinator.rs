@@ -249,9 +249,8 @@ pub async fn run(config: LoadConfig, command: String) -> anyhow::Result<Report> 
 
     // The baseline comes after provisioning: its password hashing grows the server's heap,
     // and that is not memory the sessions use.
-    if config.scenario == ScenarioKind::Connect && server_pid.is_some() {
-        tokio::time::sleep(crate::control::MEMORY_SETTLE).await;
-    }
+    let settle = crate::control::memory_settle(&config);
+    tokio::time::sleep(settle).await;
     let rss_before = server_pid.and_then(|pid| procstat::rss_kib(Some(pid)));
     let mut view = ProgressView::new(!config.output.quiet);
     let standing = config.total_sessions() - config.soak_sessions();
@@ -299,7 +298,7 @@ pub async fn run(config: LoadConfig, command: String) -> anyhow::Result<Report> 
                     |p| p.connected + p.connect_failed,
                 )
                 .await?;
-            tokio::time::sleep(crate::control::MEMORY_SETTLE).await;
+            tokio::time::sleep(settle).await;
             rss_loaded = server_pid.and_then(|pid| procstat::rss_kib(Some(pid)));
             fleet.view.phase("hold", c.hold_secs);
             Duration::from_secs(c.hold_secs) + PHASE_SLACK

@@ -259,9 +259,7 @@ async fn run_with<W: Wire>(
                 .await?;
             tokio::select! {
                 () = abort.cancelled() => bail!("aborted by the coordinator"),
-                () = tokio::time::sleep(
-                    crate::control::MEMORY_SETTLE + Duration::from_secs(config.connect.hold_secs),
-                ) => {}
+                () = tokio::time::sleep(held_for(&config)) => {}
             }
             Vec::new()
         }
@@ -463,4 +461,10 @@ fn report_of(stats: &WorkerStats) -> WorkerReport {
         cpu_seconds: procstat::cpu_seconds(None).unwrap_or(0.0),
         ..WorkerReport::default()
     }
+}
+
+/// How long a `connect` worker holds its sessions once they are open: the coordinator's wait
+/// before sampling the server's memory, then `--hold`.
+fn held_for(config: &crate::config::LoadConfig) -> Duration {
+    crate::control::memory_settle(config) + Duration::from_secs(config.connect.hold_secs)
 }
