@@ -98,9 +98,11 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    /// Reads a token. `revoked` is true when any token of its family is revoked: revocation is
+    /// per family, so a successor inserted after a concurrent revocation is dead too.
     async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<RefreshToken>;
-    /// Marks the token rotated. Returns `false` if it was already rotated or revoked (a race
-    /// between two refreshes with the same token is reuse too).
+    /// Marks the token rotated. Returns `false` if it was already rotated or revoked, itself or
+    /// through its family (a race between two refreshes with the same token is reuse too).
     async fn mark_refresh_rotated(&self, token_hash: &str, at: OffsetDateTime)
     -> StoreResult<bool>;
     /// Revokes every token of a family (reuse detected, or logout).

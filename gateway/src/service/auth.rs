@@ -174,9 +174,10 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ServiceResult<Tok
     let (org, actor) = (user.org_id, user.id);
     let pair = issue_pair(state, user, stored.family_id, now).await?;
     // A concurrent reuse of the same token may have revoked the family between our rotation and
-    // the insert of the successor, which that revocation could not see. Re-reading the token we
-    // rotated closes the gap: if it is revoked now, revoke again (this time covering the
-    // successor) and refuse.
+    // the insert of the successor, which that revocation could not see. The store treats a
+    // family with any revoked member as revoked, so the successor can never be used; re-reading
+    // here also refuses this caller when the revocation has already landed, instead of handing
+    // out a pair that is dead on arrival.
     if store.get_refresh_token(&hash).await?.revoked {
         store.revoke_token_family(stored.family_id).await?;
         return Err(ServiceError::Unauthorized(REUSED.into()));

@@ -215,11 +215,13 @@ impl TokenStore for PgStore {
     }
 
     async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<RefreshToken> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            token_columns!(),
-            " FROM refresh_tokens WHERE token_hash = $1"
-        ))
+        // A family with any revoked member is dead as a whole: a successor inserted while a
+        // concurrent revocation was running (which could not see it) reads as revoked too.
+        let row = sqlx::query(
+            "SELECT t.token_hash, t.user_id, t.family_id, t.expires_at, t.rotated_at, \
+             (t.revoked OR EXISTS (SELECT 1 FROM refresh_tokens f WHERE f.family_id = t.family_id AND f.revoked)) AS revoked, t.created_at \
+             FROM refresh_tokens t WHERE t.token_hash = $1",
+        )
         .bind(token_hash)
         .fetch_one(&self.pool)
         .await
@@ -236,7 +238,9 @@ impl TokenStore for PgStore {
         // re-checks `rotated_at IS NULL`, finds it set and changes nothing.
         let done = sqlx::query(
             "UPDATE refresh_tokens SET rotated_at = $1 \
-             WHERE token_hash = $2 AND rotated_at IS NULL AND NOT revoked",
+             WHERE token_hash = $2 AND rotated_at IS NULL AND NOT revoked \
+             AND NOT EXISTS (SELECT 1 FROM refresh_tokens f \
+                             WHERE f.family_id = refresh_tokens.family_id AND f.revoked)",
         )
         .bind(millis::truncate(at))
         .bind(token_hash)

@@ -215,11 +215,13 @@ impl TokenStore for SqliteStore {
     }
 
     async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<RefreshToken> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            token_columns!(),
-            " FROM refresh_tokens WHERE token_hash = ?"
-        ))
+        // A family with any revoked member is dead as a whole: a successor inserted while a
+        // concurrent revocation was running (which could not see it) reads as revoked too.
+        let row = sqlx::query(
+            "SELECT t.token_hash, t.user_id, t.family_id, t.expires_at, t.rotated_at, \
+             (t.revoked OR EXISTS (SELECT 1 FROM refresh_tokens f WHERE f.family_id = t.family_id AND f.revoked = 1)) AS revoked, t.created_at \
+             FROM refresh_tokens t WHERE t.token_hash = ?",
+        )
         .bind(token_hash)
         .fetch_one(&self.reader)
         .await
@@ -235,7 +237,9 @@ impl TokenStore for SqliteStore {
         // The conditional UPDATE is the arbiter: of two concurrent refreshes, one changes the row.
         let done = sqlx::query(
             "UPDATE refresh_tokens SET rotated_at = ? \
-             WHERE token_hash = ? AND rotated_at IS NULL AND revoked = 0",
+             WHERE token_hash = ? AND rotated_at IS NULL AND revoked = 0 \
+             AND NOT EXISTS (SELECT 1 FROM refresh_tokens f \
+                             WHERE f.family_id = refresh_tokens.family_id AND f.revoked = 1)",
         )
         .bind(millis::to_millis(at))
         .bind(token_hash)

@@ -260,6 +260,18 @@ pub async fn refresh_tokens(db: Db) {
     assert!(s.get_refresh_token("hash-3").await.unwrap().revoked);
     assert!(!s.mark_refresh_rotated("hash-3", now()).await.unwrap());
     assert!(!s.get_refresh_token("hash-x").await.unwrap().revoked);
+
+    // A successor inserted after the revocation ran (a refresh that raced a reuse) belongs to
+    // a dead family: it reads as revoked and cannot rotate.
+    s.insert_refresh_token(&token(u.id, family, "hash-late"))
+        .await
+        .unwrap();
+    assert!(s.get_refresh_token("hash-late").await.unwrap().revoked);
+    assert!(!s.mark_refresh_rotated("hash-late", now()).await.unwrap());
+    assert_eq!(
+        s.get_refresh_token("hash-late").await.unwrap().rotated_at,
+        None
+    );
 }
 
 pub async fn settings(db: Db) {
