@@ -88,7 +88,7 @@ fn evaluate(rules: &Rules, listener: &Member, source: &Member, last: Option<&Sen
 pub(crate) fn update_gains(
     tick: Res<SimTick>,
     settings: Res<Settings>,
-    scratch: Local<Parallel<Vec<SentGain>>>,
+    scratch: Local<Parallel<Scratch>>,
     rooms: Query<&Roster>,
     mut listeners: Query<(&Avatar, &Interest, &mut Hearing, &mut Outgoing)>,
 ) {
@@ -99,7 +99,8 @@ pub(crate) fn update_gains(
         .par_iter_mut()
         .batching_strategy(batching())
         .for_each(|(avatar, interest, mut hearing, mut outgoing)| {
-            let mut next = scratch.borrow_local_mut();
+            let mut scratch = scratch.borrow_local_mut();
+            let Scratch { next, changes } = &mut *scratch;
             let template = &avatar.template;
             let rules = Rules {
                 params: &template.audio,
@@ -120,7 +121,7 @@ pub(crate) fn update_gains(
                 .filter_map(|&index| roster.get(index as usize))
                 .filter(|_| listener.is_some())
                 .map(|source| (source.state.id, source));
-            let changes = merge(
+            merge(
                 &hearing.last_sent,
                 sources,
                 &rules,
@@ -128,20 +129,30 @@ pub(crate) fn update_gains(
                     Some(listener) => evaluate(&rules, listener, source, last),
                     None => Now::Silent,
                 },
-                &mut next,
+                next,
+                changes,
             );
-            std::mem::swap(&mut hearing.last_sent, &mut *next);
-            outgoing.gains = (!changes.is_empty()).then_some(GainUpdate {
+            std::mem::swap(&mut hearing.last_sent, next);
+            // The changes were gathered in scratch space: the update gets one allocation of
+            // exactly their size rather than a vector grown push by push.
+            outgoing.gains = (!changes.is_empty()).then(|| GainUpdate {
                 room: avatar.room_id,
                 tick: now,
-                gains: changes,
+                gains: changes.as_slice().to_vec(),
             });
         });
 }
 
+/// Per-thread scratch space: the gains held after this tick, and the changes to send.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    next: Vec<SentGain>,
+    changes: Vec<SourceGain>,
+}
+
 /// Walks the sources heard now (ascending id, with what [`evaluate`] says of each) against the
-/// gains last sent (ascending), fills `next` with what the client will hold after the returned
-/// changes, and returns those changes: new sources, gains that moved past the threshold, and a
+/// gains last sent (ascending), fills `next` with what the client will hold after the changes,
+/// and `changes` with those changes: new sources, gains that moved past the threshold, and a
 /// 0 for each source no longer heard.
 #[inline(always)]
 fn merge<T>(
@@ -150,8 +161,9 @@ fn merge<T>(
     rules: &Rules,
     mut judge: impl FnMut(T, Option<&SentGain>) -> Now,
     next: &mut Vec<SentGain>,
-) -> Vec<SourceGain> {
-    let mut changes = Vec::new();
+    changes: &mut Vec<SourceGain>,
+) {
+    changes.clear();
     next.clear();
     let mut k = 0;
     for (id, source) in sources {
@@ -188,7 +200,6 @@ fn merge<T>(
             gain: 0.0,
         });
     }
-    changes
 }
 
 #[cfg(test)]
@@ -204,9 +215,21 @@ mod tests {
             threshold: 0.05,
             floor: 0.001,
         };
-        let mut next = vec![rules.sent(AvatarId(99), 9.0)]; // stale scratch must not leak
+        // Stale scratch must not leak into either list.
+        let mut next = vec![rules.sent(AvatarId(99), 9.0)];
+        let mut changes = vec![SourceGain {
+            avatar: AvatarId(98),
+            gain: 9.0,
+        }];
         let sources = list.iter().map(|&(id, g)| (AvatarId(id), g));
-        let changes = merge(sent, sources, &rules, |g, _| Now::Audible(g), &mut next);
+        merge(
+            sent,
+            sources,
+            &rules,
+            |g, _| Now::Audible(g),
+            &mut next,
+            &mut changes,
+        );
         std::mem::swap(sent, &mut next);
         changes
     }
