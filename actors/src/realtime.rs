@@ -250,6 +250,13 @@ impl Realtime {
             .is_ok()
     }
 
+    /// Test hook: the next AI generation started on this node panics right after pushing its
+    /// delta number `seq`.
+    #[cfg(feature = "fault-injection")]
+    pub fn crash_next_stream_after_delta(&self, seq: u32) {
+        self.ctx.ai.streams.crash_next_after_delta(seq);
+    }
+
     /// Test hook: the actor id of a running channel, to observe restarts.
     #[cfg(feature = "fault-injection")]
     pub fn channel_actor(&self, org: OrgId, channel: ChannelId) -> Option<ractor::ActorId> {

@@ -56,6 +56,9 @@ struct State {
     live: HashMap<StreamId, Entry>,
     by_actor: HashMap<ActorId, StreamId>,
     per_user: HashMap<UserId, usize>,
+    /// Test hook: the next generation started panics after this delta.
+    #[cfg(feature = "fault-injection")]
+    crash_after_delta: Option<u32>,
 }
 
 #[derive(Default)]
@@ -86,12 +89,10 @@ impl StreamDirectory {
                 limit: max_per_user,
             });
         }
-        let shared = Arc::new(StreamShared {
-            id: StreamId::new(),
-            org: request.org,
-            user,
-            from: request.from.clone(),
-        });
+        let shared = StreamShared::new(StreamId::new(), request.org, user, request.from.clone());
+        #[cfg(feature = "fault-injection")]
+        let shared = shared.crashing_after_delta(state.crash_after_delta.take());
+        let shared = Arc::new(shared);
         let id = shared.id;
         match ActorRuntime::<LlmStreamActor>::spawn_linked_instant(
             None,
@@ -153,6 +154,12 @@ impl StreamDirectory {
     /// Forgets the supervisor (it is stopping): no new generations start.
     pub fn orphan(&self) {
         self.lock().supervisor = None;
+    }
+
+    /// Test hook: the next generation started panics right after pushing delta `seq`.
+    #[cfg(feature = "fault-injection")]
+    pub fn crash_next_after_delta(&self, seq: u32) {
+        self.lock().crash_after_delta = Some(seq);
     }
 
     /// Generations running right now.

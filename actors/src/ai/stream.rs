@@ -13,11 +13,15 @@
 //!   provider request (the fallbacks that failed included), pushes `llm.done` or `llm.error`,
 //!   starts the auto-title after the first exchange, and stops.
 //!
+//! The generation in progress (`Run`: the text shown, usage, the pump) is kept in the
+//! stream's [`StreamShared`], not in the actor's state, so that if the actor panics the
+//! supervisor ends it the same way (`conclude_after_crash`) instead of losing the text.
+//!
 //! Fallback happens only before the first delta (the router's rule); after that a failure ends
 //! the answer where it stopped, so no text is ever shown twice. Cancelling aborts the pump,
 //! which drops the provider stream and with it the HTTP request: the provider stops generating.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures_util::StreamExt;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -44,6 +48,8 @@ pub const CANCELLED: &str = "cancelled";
 pub const SHUTTING_DOWN: &str = "shutting_down";
 /// Code of `llm.error` when the stream's actor failed.
 pub const INTERNAL: &str = "internal";
+/// Message of that `llm.error`.
+pub const CRASHED_MESSAGE: &str = "the generation failed on the server";
 
 /// An `llm.start` as the session routed it.
 #[derive(Clone, Debug)]
@@ -56,12 +62,56 @@ pub struct StartRequest {
 }
 
 /// What the supervisor needs to know about a generation if its actor dies.
-#[derive(Debug)]
 pub struct StreamShared {
     pub id: StreamId,
     pub org: OrgId,
     pub user: UserId,
     pub from: Requester,
+    /// The generation in progress, once prepared. It lives here rather than in the actor's
+    /// state so that if the actor panics, the supervisor can still end it like any other
+    /// failure: the text shown so far stored as a partial answer, usage recorded, the provider
+    /// request dropped.
+    run: Mutex<Option<Run>>,
+    /// Test hook: panic right after pushing this delta (fault-injection builds only).
+    #[cfg(feature = "fault-injection")]
+    pub crash_after_delta: Option<u32>,
+}
+
+impl StreamShared {
+    pub fn new(id: StreamId, org: OrgId, user: UserId, from: Requester) -> Self {
+        Self {
+            id,
+            org,
+            user,
+            from,
+            run: Mutex::new(None),
+            #[cfg(feature = "fault-injection")]
+            crash_after_delta: None,
+        }
+    }
+
+    /// Test hook: the generation panics right after pushing delta `seq`.
+    #[cfg(feature = "fault-injection")]
+    pub fn crashing_after_delta(self, seq: Option<u32>) -> Self {
+        Self {
+            crash_after_delta: seq,
+            ..self
+        }
+    }
+
+    fn run(&self) -> MutexGuard<'_, Option<Run>> {
+        self.run.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Debug for StreamShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamShared")
+            .field("id", &self.id)
+            .field("org", &self.org)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Messages of the stream actor.
@@ -103,7 +153,6 @@ pub struct StreamState {
     request: Option<StartRequest>,
     catalog: Arc<Catalog>,
     audience: Audience,
-    run: Option<Run>,
 }
 
 /// How a generation ended.
@@ -113,6 +162,8 @@ enum End {
     Failed(ProviderError),
     Exhausted(FallbackExhausted),
     Shutdown,
+    /// The stream's actor panicked (ended by the supervisor).
+    Crashed,
 }
 
 impl Actor for LlmStreamActor {
@@ -137,7 +188,6 @@ impl Actor for LlmStreamActor {
             request: Some(request),
             catalog,
             audience,
-            run: None,
         })
     }
 
@@ -187,7 +237,7 @@ impl Actor for LlmStreamActor {
         );
         tracing::debug!(%stream, model = %prepared.choice.model, "generation started");
         let pump = spawn_pump(myself, state.catalog.clone(), prepared.request.clone());
-        state.run = Some(Run {
+        *state.shared.run() = Some(Run {
             prepared,
             pump,
             model: None,
@@ -207,27 +257,34 @@ impl Actor for LlmStreamActor {
     ) -> Result<(), ActorProcessingErr> {
         let end = match message {
             StreamMsg::Opened { model, failures } => {
-                if let Some(run) = &mut state.run {
+                if let Some(run) = state.shared.run().as_mut() {
                     run.model = Some(model);
                     run.failures = failures;
                 }
                 None
             }
             StreamMsg::Event(StreamEvent::Delta(text)) => {
-                if let Some(run) = &mut state.run {
+                let seq = state.shared.run().as_mut().map(|run| {
                     run.seq += 1;
                     run.text.push_str(&text);
+                    run.seq
+                });
+                if let Some(seq) = seq {
                     let frame = ServerFrame::LlmDelta {
                         stream: state.shared.id,
-                        seq: run.seq,
+                        seq,
                         text,
                     };
                     state.audience.push(&state.ctx, &frame);
+                    #[cfg(feature = "fault-injection")]
+                    if state.shared.crash_after_delta == Some(seq) {
+                        panic!("fault injection: stream {} crashed", state.shared.id);
+                    }
                 }
                 None
             }
             StreamMsg::Event(event @ StreamEvent::Usage { .. }) => {
-                if let Some(run) = &mut state.run {
+                if let Some(run) = state.shared.run().as_mut() {
                     run.usage.record(&event);
                 }
                 None
@@ -240,7 +297,8 @@ impl Actor for LlmStreamActor {
             StreamMsg::Crash => panic!("fault injection: stream {} crashed", state.shared.id),
         };
         if let Some(end) = end {
-            if let (End::Cancelled(Some(from)), None) = (&end, &state.run) {
+            let running = state.shared.run().is_some();
+            if let (End::Cancelled(Some(from)), false) = (&end, running) {
                 // Still preparing or already over: nothing to cancel.
                 from.reply_ok();
             }
@@ -257,7 +315,7 @@ impl Actor for LlmStreamActor {
     ) -> Result<(), ActorProcessingErr> {
         // Stopped from outside (the node is shutting down) in the middle of an answer: keep
         // what was shown and account for it.
-        if state.run.is_some() {
+        if state.shared.run().is_some() {
             finish(state, End::Shutdown).await;
         }
         state.ctx.ai.streams.remove(state.shared.id);
@@ -303,15 +361,51 @@ fn spawn_pump(
 
 /// Ends the generation: stores the answer, records usage, tells the audience.
 async fn finish(state: &mut StreamState, end: End) {
-    let Some(run) = state.run.take() else {
-        return;
+    conclude(
+        &state.ctx,
+        &state.shared,
+        &state.catalog,
+        &state.audience,
+        end,
+    )
+    .await;
+}
+
+/// Ends a generation whose actor panicked, as [`finish`] would have: the text shown so far is
+/// stored as a partial answer, usage is recorded (outcome failed, code `internal`), the provider
+/// request is dropped and the audience gets `llm.error {code: internal}`. Returns `false` if
+/// the generation had not started answering (the caller tells the audience itself).
+pub(crate) async fn conclude_after_crash(ctx: &Arc<Context>, shared: &StreamShared) -> bool {
+    let channel = match shared.run().as_ref() {
+        Some(run) => run.prepared.conversation.channel_id,
+        None => return false,
+    };
+    let audience = Audience {
+        org: shared.org,
+        user: shared.user,
+        channel,
+    };
+    conclude(ctx, shared, &ctx.ai.catalog(), &audience, End::Crashed).await
+}
+
+/// The end of a generation, whoever ends it; `false` if it was not running (never prepared, or
+/// already concluded).
+async fn conclude(
+    ctx: &Arc<Context>,
+    shared: &StreamShared,
+    catalog: &Arc<Catalog>,
+    audience: &Audience,
+    end: End,
+) -> bool {
+    let Some(run) = shared.run().take() else {
+        return false;
     };
     // Dropping the provider stream (inside the pump) closes the upstream request.
     run.pump.abort();
-    let ctx = state.ctx.clone();
-    let stream = state.shared.id;
-    let org = state.shared.org;
-    let catalog = state.catalog.clone();
+    let ctx = ctx.clone();
+    let stream = shared.id;
+    let org = shared.org;
+    let catalog = catalog.clone();
     let conversation = &run.prepared.conversation;
 
     let (outcome, failure): (UsageOutcome, Option<(String, String)>) = match &end {
@@ -323,6 +417,10 @@ async fn finish(state: &mut StreamState, end: End) {
         End::Shutdown => (
             UsageOutcome::Cancelled,
             Some((SHUTTING_DOWN.into(), "the server is shutting down".into())),
+        ),
+        End::Crashed => (
+            UsageOutcome::Failed,
+            Some((INTERNAL.into(), CRASHED_MESSAGE.into())),
         ),
         End::Failed(error) => (
             UsageOutcome::Failed,
@@ -381,7 +479,7 @@ async fn finish(state: &mut StreamState, end: End) {
                   code: Option<String>| UsageRecord {
         id: 0,
         org_id: org,
-        user_id: state.shared.user,
+        user_id: shared.user,
         conversation_id: Some(conversation.id),
         stream_id: Some(stream),
         model: model.to_owned(),
@@ -441,7 +539,7 @@ async fn finish(state: &mut StreamState, end: End) {
             message: message.clone(),
         },
     };
-    state.audience.push(&ctx, &frame);
+    audience.push(&ctx, &frame);
     if let End::Cancelled(Some(from)) = &end {
         from.reply_ok();
     }
@@ -458,7 +556,7 @@ async fn finish(state: &mut StreamState, end: End) {
             catalog,
             title::Exchange {
                 org,
-                user: state.shared.user,
+                user: shared.user,
                 conversation: conversation.id,
                 model,
                 question: run.prepared.question.content.clone(),
@@ -467,4 +565,5 @@ async fn finish(state: &mut StreamState, end: End) {
         );
     }
     ctx.ai.streams.remove(stream);
+    true
 }

@@ -2,9 +2,10 @@
 //!
 //! A generation is not restarted: its provider request cannot be resumed, and re-sending it
 //! would bill twice and could show text twice. When a stream actor fails (a panic, caught by
-//! ractor), the supervisor logs the reason, tells the user's sessions with
-//! `llm.error {code: internal}` and forgets the stream; the conversation keeps every message
-//! stored before the failure.
+//! ractor), the supervisor logs the reason and ends the generation the way any other failure
+//! ends: the text already shown is stored as a partial answer, usage is recorded with outcome
+//! `failed` and code `internal`, the provider request is dropped, and the user's sessions get
+//! `llm.error {code: internal}`. The stream is then forgotten.
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use atrium_core::protocol::ServerFrame;
 
 use super::delivery::Audience;
-use super::stream::INTERNAL;
+use super::stream::{CRASHED_MESSAGE, INTERNAL, conclude_after_crash};
 use crate::context::Context;
 
 pub struct LlmSupervisor;
@@ -54,19 +55,27 @@ impl Actor for LlmSupervisor {
                 };
                 tracing::error!(stream = %shared.id, reason = %reason, "stream actor failed; ending the generation");
                 ctx.ai.streams.remove(shared.id);
-                let audience = Audience {
-                    org: shared.org,
-                    user: shared.user,
-                    channel: None,
-                };
-                audience.push(
-                    ctx,
-                    &ServerFrame::LlmError {
-                        stream: shared.id,
-                        code: INTERNAL.to_owned(),
-                        message: "the generation failed on the server".to_owned(),
-                    },
-                );
+                // Storing the partial answer and the usage takes a few writes: not on the
+                // supervisor's own loop, which other failures may be waiting on.
+                let ctx = ctx.clone();
+                tokio::spawn(async move {
+                    if !conclude_after_crash(&ctx, &shared).await {
+                        // Failed while preparing: there is no answer to keep.
+                        let audience = Audience {
+                            org: shared.org,
+                            user: shared.user,
+                            channel: None,
+                        };
+                        audience.push(
+                            &ctx,
+                            &ServerFrame::LlmError {
+                                stream: shared.id,
+                                code: INTERNAL.to_owned(),
+                                message: CRASHED_MESSAGE.to_owned(),
+                            },
+                        );
+                    }
+                });
             }
             SupervisionEvent::ActorTerminated(cell, _, _) => {
                 if let Some(shared) = ctx.ai.streams.of_actor(cell.get_id()) {
