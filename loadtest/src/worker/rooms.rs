@@ -386,7 +386,8 @@ impl Avatar {
         let walk = Walk::new(&self.joined, self.spec.index, plan.speed_mps);
         let bounds = self.joined.room.layout.bounds;
         let period = Duration::from_secs_f64(1.0 / f64::from(plan.pos_hz.max(1)));
-        let mut tick = tokio::time::interval_at(plan.start, period);
+        let mut tick =
+            tokio::time::interval_at(plan.start + pose_phase(self.spec.session, period), period);
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut acked = None;
         let mut measured = false;
@@ -524,9 +525,34 @@ impl Avatar {
     }
 }
 
+/// When in each pose period an avatar sends, as an offset from the walk's start: spread over
+/// the period by the golden-ratio sequence of session numbers. Were every avatar to send at the
+/// same instant, the whole run would share one phase against the server's tick, and the
+/// latency median would move by up to a tick period from run to run with where that phase
+/// fell; spread, every run averages over all phases and two runs (or two transports) compare.
+fn pose_phase(session: u64, period: Duration) -> Duration {
+    const GOLDEN: f64 = 0.618_033_988_749_894_9;
+    period.mul_f64((session as f64 * GOLDEN).fract())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pose_phases_spread_over_the_period() {
+        let period = Duration::from_millis(50);
+        let phases: Vec<Duration> = (0..50).map(|s| pose_phase(s, period)).collect();
+        assert!(phases.iter().all(|p| *p < period));
+        // Every fifth of the period holds about a fifth of 50 avatars (each 7 to 13).
+        for fifth in 0..5u32 {
+            let (low, high) = (period * fifth / 5, period * (fifth + 1) / 5);
+            let n = phases.iter().filter(|p| **p >= low && **p < high).count();
+            assert!((7..=13).contains(&n), "fifth {fifth}: {n} of 50");
+        }
+        // Consecutive sessions (one room's avatars) never share a phase.
+        assert!(phases.windows(2).all(|w| w[0] != w[1]));
+    }
 
     #[test]
     fn positions_quantise_to_centimetres_from_the_lower_corner_and_clamp() {
