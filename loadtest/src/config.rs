@@ -267,10 +267,11 @@ impl Default for SoakConfig {
 }
 
 /// How `rooms` sessions carry their poses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum RoomTransport {
     /// `pos` frames on the WebSocket.
+    #[default]
     Ws,
     /// WebTransport: `pos` datagrams out, snapshot parts in as `snap` datagrams, everything
     /// else on the control stream.
@@ -278,13 +279,6 @@ pub enum RoomTransport {
 }
 
 impl RoomTransport {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RoomTransport::Ws => "ws",
-            RoomTransport::Wt => "wt",
-        }
-    }
-
     /// How reports name it.
     pub fn describe(self) -> &'static str {
         match self {

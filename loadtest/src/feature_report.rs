@@ -15,8 +15,8 @@ pub struct RoomsSummary {
     pub rooms: u32,
     pub avatars_per_room: u32,
     pub template: String,
-    /// `ws` or `wt`.
-    pub transport: String,
+    /// `ws` or `wt` in the JSON report.
+    pub transport: RoomTransport,
     /// Avatars that joined.
     pub joined: u64,
     pub pos_hz: u32,
@@ -59,7 +59,7 @@ impl RoomsSummary {
             rooms: r.rooms,
             avatars_per_room: r.avatars,
             template: r.template.clone(),
-            transport: r.transport.as_str().to_owned(),
+            transport: r.transport,
             joined: c.joined,
             pos_hz: r.pos_hz,
             tick_hz: r.tick_hz,
@@ -90,7 +90,7 @@ impl RoomsSummary {
             self.rooms,
             self.avatars_per_room,
             self.template,
-            transport_name(&self.transport),
+            self.transport.describe(),
             self.joined,
             self.poses,
             self.pos_hz
@@ -203,15 +203,6 @@ impl LlmSummary {
     }
 }
 
-/// `ws` → "WebSocket", `wt` → "WebTransport datagrams".
-fn transport_name(transport: &str) -> &str {
-    match transport {
-        "ws" => RoomTransport::Ws.describe(),
-        "wt" => RoomTransport::Wt.describe(),
-        other => other,
-    }
-}
-
 fn join(map: &BTreeMap<String, u64>) -> String {
     map.iter()
         .map(|(k, v)| format!("{k} {v}"))
@@ -244,7 +235,8 @@ mod tests {
         };
         config.rooms.transport = RoomTransport::Wt;
         let r = RoomsSummary::build(&config, &counts);
-        assert_eq!(r.transport, "wt");
+        assert_eq!(r.transport, RoomTransport::Wt);
+        assert_eq!(serde_json::to_value(&r).unwrap()["transport"], "wt");
         assert_eq!(r.missed_tick_share, 0.05);
         assert_eq!(r.snapshots_per_client_per_sec, 19.0);
         assert_eq!(r.snapshot_rate_of_ticks, 0.95);

@@ -13,20 +13,8 @@
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// Bytes of the length prefix.
-pub const PREFIX_BYTES: usize = 4;
-
-/// The prefix of a frame of `len` bytes. Frames are bounded by the frame limit, far below 4 GiB;
-/// a longer one could not be described and is clamped (and refused by the peer's limit).
-pub fn prefix(len: usize) -> [u8; PREFIX_BYTES] {
-    u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes()
-}
-
-/// Appends `frame` with its prefix to `out`.
-pub fn put_frame(out: &mut Vec<u8>, frame: &[u8]) {
-    out.extend_from_slice(&prefix(frame.len()));
-    out.extend_from_slice(frame);
-}
+use atrium_core::protocol::stream_frame::declared_len;
+pub use atrium_core::protocol::stream_frame::{PREFIX_BYTES, prefix, put_frame};
 
 /// What [`FrameReader::next`] found.
 #[derive(Debug, PartialEq, Eq)]
@@ -109,7 +97,7 @@ impl FrameReader {
                 continue;
             }
             self.head_filled = 0;
-            let declared = u32::from_be_bytes(self.head);
+            let declared = declared_len(self.head);
             let len = usize::try_from(declared).unwrap_or(usize::MAX);
             if len > self.max_frame_bytes {
                 self.poisoned = true;

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use atrium_core::protocol::stream_frame::{PREFIX_BYTES, declared_len, put_frame};
 use atrium_core::protocol::{
     ClientFrame, DEFAULT_MAX_FRAME_BYTES, Datagram, FrameCodec, ServerFrame,
 };
@@ -31,8 +32,6 @@ use super::atrium::{FrameSession, HELLO_RID, await_welcome, closed, hello};
 use super::{WireContext, WireError, ws};
 use crate::loopback::{self, LoopbackError};
 
-/// Bytes of the control stream's length prefix.
-const PREFIX_BYTES: usize = 4;
 /// Room made in the read buffer before each read of the control stream.
 const READ_CHUNK_BYTES: usize = 4 * 1024;
 /// How long closing may wait for the close to reach the node.
@@ -89,15 +88,9 @@ impl WtTarget {
 }
 
 /// 64 hex digits (either case) as the 32 bytes of a SHA-256.
-pub fn parse_sha256_hex(hex: &str) -> Option<[u8; 32]> {
-    // Digits only: `from_str_radix` alone would take a sign (`+f`).
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
+pub fn parse_sha256_hex(digits: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
+    hex::decode_to_slice(digits, &mut out).ok()?;
     Some(out)
 }
 
@@ -128,7 +121,7 @@ impl ControlReader {
         let Some(head) = self.buf.first_chunk::<PREFIX_BYTES>() else {
             return Ok(None);
         };
-        let len = u32::from_be_bytes(*head) as usize;
+        let len = declared_len(*head) as usize;
         if len > self.max_frame_bytes {
             return Err(WireError::Protocol(format!(
                 "a {len}-byte frame on the control stream, over the {}-byte limit",
@@ -164,15 +157,6 @@ impl ControlReader {
 
 fn io_code(e: &std::io::Error) -> String {
     format!("io_{:?}", e.kind()).to_ascii_lowercase()
-}
-
-/// The four length bytes and the frame.
-fn framed(frame: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
-    let mut out = Vec::with_capacity(PREFIX_BYTES + frame.len());
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(frame);
-    out
 }
 
 /// One thing a WebTransport session received.
@@ -320,8 +304,10 @@ impl FrameSession for WtWire {
             .codec
             .encode_client(frame)
             .map_err(|e| WireError::Protocol(e.to_string()))?;
+        let mut framed = Vec::with_capacity(PREFIX_BYTES + bytes.len());
+        put_frame(&mut framed, &bytes);
         self.send
-            .write_all(&framed(&bytes))
+            .write_all(&framed)
             .await
             .map_err(|_| WireError::Closed { code: None })
     }
@@ -397,9 +383,10 @@ mod tests {
     #[test]
     fn control_frames_are_cut_at_their_prefix_whatever_the_reads_returned() {
         let mut reader = ControlReader::new(16);
-        let mut bytes = framed(b"one");
-        bytes.extend(framed(b""));
-        bytes.extend(framed(b"three"));
+        let mut bytes = Vec::new();
+        for frame in [&b"one"[..], b"", b"three"] {
+            put_frame(&mut bytes, frame);
+        }
         // Byte by byte: a frame appears only once all of it is there.
         let mut frames = Vec::new();
         for byte in &bytes {

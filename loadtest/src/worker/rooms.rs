@@ -373,12 +373,10 @@ impl Avatar {
         .await;
         let plan = match waited {
             Ok(Some(plan)) => plan,
-            Ok(None) => {
-                self.link.leave_and_close().await;
-                return counts;
-            }
-            Err(e) => {
-                stats.error(&e.code());
+            stopped => {
+                if let Err(e) = stopped {
+                    stats.error(&e.code());
+                }
                 self.link.leave_and_close().await;
                 return counts;
             }

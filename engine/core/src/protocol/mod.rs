@@ -16,6 +16,7 @@ mod history;
 pub mod limits;
 pub mod room;
 pub mod server;
+pub mod stream_frame;
 pub mod ticket;
 
 pub use client::ClientFrame;
