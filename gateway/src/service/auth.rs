@@ -179,7 +179,6 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ServiceResult<Tok
     // here also refuses this caller when the revocation has already landed, instead of handing
     // out a pair that is dead on arrival.
     if store.get_refresh_token(&hash).await?.revoked {
-        store.revoke_token_family(stored.family_id).await?;
         return Err(ServiceError::Unauthorized(REUSED.into()));
     }
     audit::record(
