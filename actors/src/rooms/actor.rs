@@ -565,7 +565,13 @@ impl RoomsState {
             };
             let snapshot = reply
                 .snapshot
-                .map(|s| s.snapshot.parts.into_iter().map(SnapshotData).collect())
+                .map(|s| {
+                    s.snapshot
+                        .parts
+                        .iter()
+                        .map(|p| SnapshotData(p.to_vec()))
+                        .collect()
+                })
                 .unwrap_or_default();
             wire::reply(
                 &session.outbox,
@@ -795,7 +801,7 @@ fn send_snapshot(session: &SessionShared, snapshot: &RoomSnapshot) {
             continue;
         }
         let Some(frame) = wire::encode(&ServerFrame::RoomSnapshot {
-            data: SnapshotData(part.clone()),
+            data: SnapshotData(part.to_vec()),
         }) else {
             continue;
         };

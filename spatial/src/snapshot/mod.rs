@@ -21,7 +21,7 @@ pub use quantize::{
     POSITION_UNITS_PER_METRE, YAW_UNITS_PER_TURN, dequantize_position, dequantize_yaw,
     quantize_position, quantize_yaw,
 };
-pub use split::{Delivery, EncodedSnapshot, encode_snapshot};
+pub use split::{Delivery, EncodedSnapshot, SnapshotParts, encode_snapshot};
 
 use crate::ids::{AvatarId, Tick};
 

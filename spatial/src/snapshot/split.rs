@@ -7,6 +7,9 @@
 //! the older acknowledged view. A snapshot needing more than the configured number of parts is
 //! not split at all: it is flagged for a reliable stream.
 
+use bytes::Bytes;
+use smallvec::{SmallVec, smallvec};
+
 use super::AvatarChange;
 use super::codec::{encode_into, put_change, put_header, put_varint, varint_len};
 use crate::config::MAX_SNAPSHOT_PARTS;
@@ -30,14 +33,19 @@ pub struct EncodedSnapshot {
     pub baseline: Option<Tick>,
     /// How to send it.
     pub delivery: Delivery,
-    /// The encoded parts, in order; each decodes with [`super::decode_part`].
-    pub parts: Vec<Vec<u8>>,
+    /// The encoded parts, in order; each decodes with [`super::decode_part`]. Almost every
+    /// snapshot is one part, held inline; the simulation's parts are slices of a buffer it
+    /// shares between many clients' snapshots, so handing one out allocates nothing.
+    pub parts: SnapshotParts,
 }
+
+/// The parts of one snapshot (usually one, stored inline).
+pub type SnapshotParts = SmallVec<[Bytes; 1]>;
 
 impl EncodedSnapshot {
     /// Total encoded bytes.
     pub fn byte_len(&self) -> usize {
-        self.parts.iter().map(Vec::len).sum()
+        self.parts.iter().map(Bytes::len).sum()
     }
 }
 
@@ -134,7 +142,7 @@ pub fn encode_snapshot(
             tick,
             baseline,
             delivery: Delivery::Datagrams,
-            parts: vec![whole],
+            parts: smallvec![Bytes::from(whole)],
         };
     }
 
@@ -187,7 +195,7 @@ pub fn encode_snapshot(
             tick,
             baseline,
             delivery: Delivery::Stream,
-            parts: vec![whole],
+            parts: smallvec![Bytes::from(whole)],
         };
     }
     let count = parts.len() as u8; // ≤ max_parts ≤ 255
@@ -196,7 +204,7 @@ pub fn encode_snapshot(
     let parts = parts
         .into_iter()
         .enumerate()
-        .map(|(index, builder)| builder.finish(&header, index as u8))
+        .map(|(index, builder)| Bytes::from(builder.finish(&header, index as u8)))
         .collect();
     EncodedSnapshot {
         tick,

@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 use bevy_ecs::system::{Local, Query, Res, ResMut};
 use bevy_ecs::utils::Parallel;
+use bytes::{BufMut, Bytes, BytesMut};
+use smallvec::smallvec;
 
 use crate::config::SpatialConfig;
 use crate::ids::{AvatarId, Tick};
@@ -133,12 +135,21 @@ fn delta_table(frames: &mut RoomFrames, roster: &[Member], baseline: Tick, table
     }
 }
 
-/// Per-thread scratch space: the removed list and the changes, encoded.
+/// Per-thread scratch space: the removed list and the changes, encoded; and the buffer the
+/// finished snapshots are cut from.
 #[derive(Default)]
 pub(crate) struct Scratch {
     removed: Vec<u8>,
     changes: Vec<u8>,
+    header: Vec<u8>,
+    /// Snapshots are written here back to back and handed out as slices of it (`Bytes` keeps
+    /// the block alive while any slice is): one allocation per [`ARENA_BYTES`], not per
+    /// snapshot.
+    arena: BytesMut,
 }
+
+/// The size of each block of [`Scratch::arena`].
+const ARENA_BYTES: usize = 64 * 1024;
 
 /// Per client: its snapshot, when one is due.
 pub(crate) fn build_snapshots(
@@ -195,7 +206,7 @@ pub(crate) fn build_snapshots(
                     tick: now,
                     baseline: baseline_tick,
                     delivery: Delivery::Datagrams,
-                    parts: vec![part],
+                    parts: smallvec![part],
                 },
                 None => encode_generally(now, baseline, frames, roster, visible, config),
             };
@@ -226,7 +237,9 @@ fn write_entries(
     baseline: Option<(Tick, &[AvatarId])>,
     scratch: &mut Scratch,
 ) -> Option<(usize, usize)> {
-    let Scratch { removed, changes } = scratch;
+    let Scratch {
+        removed, changes, ..
+    } = scratch;
     removed.clear();
     changes.clear();
     let (old, table) = match baseline {
@@ -293,9 +306,9 @@ fn assemble(
     now: Tick,
     baseline: Option<Tick>,
     (removed_count, change_count): (usize, usize),
-    scratch: &Scratch,
+    scratch: &mut Scratch,
     max_part_bytes: usize,
-) -> Option<Vec<u8>> {
+) -> Option<Bytes> {
     let size = header_len(now, baseline)
         + varint_len(removed_count as u64)
         + scratch.removed.len()
@@ -304,13 +317,26 @@ fn assemble(
     if size > max_part_bytes {
         return None;
     }
-    let mut out = Vec::with_capacity(size);
-    put_header(&mut out, now, baseline, 0, 1);
-    put_varint(&mut out, removed_count as u64);
-    out.extend_from_slice(&scratch.removed);
-    put_varint(&mut out, change_count as u64);
-    out.extend_from_slice(&scratch.changes);
-    Some(out)
+    let Scratch {
+        removed,
+        changes,
+        header,
+        arena,
+    } = scratch;
+    header.clear();
+    put_header(header, now, baseline, 0, 1);
+    put_varint(header, removed_count as u64);
+    if arena.capacity() < size {
+        // A fresh block; the old one lives on in the slices already handed out.
+        *arena = BytesMut::with_capacity(ARENA_BYTES.max(size));
+    }
+    arena.put_slice(header);
+    arena.put_slice(removed);
+    header.clear();
+    put_varint(header, change_count as u64);
+    arena.put_slice(header);
+    arena.put_slice(changes);
+    Some(arena.split().freeze())
 }
 
 /// The general path (a snapshot that needs splitting or a stream): the views rebuilt from the
