@@ -132,7 +132,11 @@ pub(crate) fn update_gains(
                 next,
                 changes,
             );
-            std::mem::swap(&mut hearing.last_sent, next);
+            // Copied back rather than swapped: each listener keeps its own buffer (swapping
+            // would pass buffers from listener to listener every tick, scattering them over the
+            // heap and regrowing the ones that land on a listener with more sources).
+            hearing.last_sent.clear();
+            hearing.last_sent.extend_from_slice(next);
             // The changes were gathered in scratch space: the update gets one allocation of
             // exactly their size rather than a vector grown push by push.
             outgoing.gains = (!changes.is_empty()).then(|| GainUpdate {
