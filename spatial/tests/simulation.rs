@@ -728,6 +728,65 @@ fn room_creation_is_refused_for_duplicates_and_invalid_templates() {
 }
 
 #[test]
+fn inputs_apply_after_the_joins_and_leaves_submitted_before_them_in_the_same_tick() {
+    // Moves and acknowledgements are parked on their avatar as they are submitted, unless
+    // something is queued ahead of them: routed at the tick, in order, they must still land on
+    // the avatar that exists at their turn.
+    let mut sim = simulation(SpatialConfig::default());
+    let first = open_room(&mut sim, "gallery");
+    let second = open_room(&mut sim, "gallery");
+    let a = ClientId::new();
+    join(&mut sim, first, &[a]);
+    let old = sim.avatar(a).unwrap();
+    assert_eq!(old.room, first);
+
+    // Moving to the other room, then stepping there, in one tick: the step is for the new
+    // avatar (parked on the old one, it would vanish with it).
+    sim.submit(SpatialInput::Join {
+        client: a,
+        room: second,
+    });
+    let spawn = template("gallery").spawn_points[0].position;
+    let target = spawn + Vec3::new(0.2, 0.0, 0.0);
+    move_to(&mut sim, a, target, 0.5);
+    let out = sim.step();
+    let now = sim.avatar(a).unwrap();
+    assert_eq!(now.room, second);
+    assert_eq!(
+        now.position, target,
+        "the move after the join applies in the new room"
+    );
+    assert!((now.yaw - 0.5).abs() < 1e-5);
+    assert!(
+        corrections(&out, a).is_empty(),
+        "{:?}",
+        corrections(&out, a)
+    );
+
+    // A move, a leave, then a move: the first is lost with the avatar, the last is ignored.
+    let before = sim.stats().ignored_inputs;
+    move_to(&mut sim, a, target + Vec3::new(0.1, 0.0, 0.0), 0.0);
+    sim.submit(SpatialInput::Leave { client: a });
+    move_to(&mut sim, a, target, 0.0);
+    sim.step();
+    assert!(sim.avatar(a).is_none());
+    assert_eq!(sim.stats().ignored_inputs, before + 1);
+
+    // Back in (the first room's next arrival spawn point is its second): a move submitted
+    // after the join is a step from there.
+    sim.submit(SpatialInput::Join {
+        client: a,
+        room: first,
+    });
+    let next_spawn = template("gallery").spawn_points[1].position + Vec3::new(0.0, 0.0, 0.2);
+    move_to(&mut sim, a, next_spawn, 1.0);
+    sim.step();
+    let back = sim.avatar(a).unwrap();
+    assert_eq!((back.room, back.position), (first, next_spawn));
+    assert_eq!(sim.stats().corrections, 0);
+}
+
+#[test]
 fn inputs_from_clients_without_an_avatar_are_ignored_and_counted() {
     let mut sim = simulation(SpatialConfig::default());
     let stranger = ClientId::new();

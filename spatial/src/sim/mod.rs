@@ -66,9 +66,14 @@ impl Simulation {
         })
     }
 
-    /// Queues an input for the next tick (inputs apply in the order submitted).
+    /// Queues an input for the next tick (inputs apply in the order submitted). Moves,
+    /// teleports and acknowledgements of clients with an avatar are parked on it right away
+    /// when nothing is queued ahead of them, which has the same effect and keeps their lookups
+    /// out of the tick.
     pub fn submit(&mut self, input: SpatialInput) {
-        self.world.resource_mut::<Inbox>().0.push(input);
+        if let Some(input) = systems::route::park_on_arrival(&mut self.world, input) {
+            self.world.resource_mut::<Inbox>().0.push(input);
+        }
     }
 
     /// Runs one tick and returns everything it produced.

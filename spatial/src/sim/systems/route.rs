@@ -327,38 +327,74 @@ fn leave(world: &mut World, client: ClientId) {
 }
 
 fn park_input(world: &mut World, client: ClientId, input: AvatarInput) {
-    let parked = avatar_of(world, client)
-        .and_then(|avatar| world.get_mut::<PendingInput>(avatar))
-        .map(|mut pending| match input {
-            AvatarInput::Move {
-                position,
-                yaw,
-                velocity,
-            } => {
-                pending.movement = Some(RequestedMove {
-                    position,
-                    yaw,
-                    velocity,
-                })
-            }
-            AvatarInput::Teleport { to } => {
-                // A move that arrived before the teleport was meant for the old place; applied
-                // after it, it would drag the avatar back. Moves arriving later are kept.
-                pending.teleport = Some(to);
-                pending.movement = None;
-            }
-        });
-    if parked.is_none() {
+    if !park_move(world, client, input) {
         ignore(world, "no_avatar");
     }
 }
 
+/// Parks a move or teleport on the client's avatar; false if it has none.
+fn park_move(world: &mut World, client: ClientId, input: AvatarInput) -> bool {
+    let Some(mut pending) =
+        avatar_of(world, client).and_then(|avatar| world.get_mut::<PendingInput>(avatar))
+    else {
+        return false;
+    };
+    match input {
+        AvatarInput::Move {
+            position,
+            yaw,
+            velocity,
+        } => {
+            pending.movement = Some(RequestedMove {
+                position,
+                yaw,
+                velocity,
+            })
+        }
+        AvatarInput::Teleport { to } => {
+            // A move that arrived before the teleport was meant for the old place; applied
+            // after it, it would drag the avatar back. Moves arriving later are kept.
+            pending.teleport = Some(to);
+            pending.movement = None;
+        }
+    }
+    true
+}
+
 fn acknowledge(world: &mut World, client: ClientId, tick: crate::ids::Tick) {
-    let queued = avatar_of(world, client)
-        .and_then(|avatar| world.get_mut::<PendingInput>(avatar))
-        .map(|mut pending| pending.acks.push(tick));
-    if queued.is_none() {
+    if !park_ack(world, client, tick) {
         ignore(world, "no_avatar");
+    }
+}
+
+/// Queues an acknowledgement on the client's avatar; false if it has none.
+fn park_ack(world: &mut World, client: ClientId, tick: crate::ids::Tick) -> bool {
+    let Some(mut pending) =
+        avatar_of(world, client).and_then(|avatar| world.get_mut::<PendingInput>(avatar))
+    else {
+        return false;
+    };
+    pending.acks.push(tick);
+    true
+}
+
+/// Parks a move, teleport or acknowledgement on arrival, when that is exactly what routing it
+/// at the next tick would do: nothing is queued ahead of it (so no join, leave or room change
+/// of this tick can come first) and the client has an avatar. Anything else is handed back to
+/// be queued. This takes the per-input lookups off the tick: the driver parks inputs as they
+/// arrive between ticks, and the tick only applies them.
+pub(crate) fn park_on_arrival(world: &mut World, input: SpatialInput) -> Option<SpatialInput> {
+    if !world.resource::<Inbox>().0.is_empty() {
+        return Some(input);
+    }
+    match input {
+        SpatialInput::Avatar { client, input } => {
+            (!park_move(world, client, input)).then_some(SpatialInput::Avatar { client, input })
+        }
+        SpatialInput::Ack { client, tick } => {
+            (!park_ack(world, client, tick)).then_some(SpatialInput::Ack { client, tick })
+        }
+        other => Some(other),
     }
 }
 
