@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use glam::Vec3;
+use smallvec::SmallVec;
 
 use crate::ids::{AvatarId, ClientId, RoomId, Tick};
 use crate::input::{AvatarInput, CorrectionReason};
@@ -172,9 +173,13 @@ pub struct GainUpdate {
     pub room: RoomId,
     /// When computed.
     pub tick: Tick,
-    /// Sources whose gain changed by more than the threshold since last sent (0 = now silent).
-    pub gains: Vec<SourceGain>,
+    /// Sources whose gain changed by more than the threshold since last sent (0 = now silent),
+    /// ascending by avatar. A few per update is typical: up to [`GAINS_INLINE`] are held inline.
+    pub gains: SmallVec<[SourceGain; GAINS_INLINE]>,
 }
+
+/// How many changed gains a [`GainUpdate`] holds without a heap allocation.
+pub const GAINS_INLINE: usize = 8;
 
 /// One source's gain for one listener.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -100,7 +100,7 @@ pub(crate) fn update_gains(
         .batching_strategy(batching())
         .for_each(|(avatar, interest, mut hearing, mut outgoing)| {
             let mut scratch = scratch.borrow_local_mut();
-            let Scratch { next, changes } = &mut *scratch;
+            let Scratch { inserts, changes } = &mut *scratch;
             let template = &avatar.template;
             let rules = Rules {
                 params: &template.audio,
@@ -121,88 +121,98 @@ pub(crate) fn update_gains(
                 .filter_map(|&index| roster.get(index as usize))
                 .filter(|_| listener.is_some())
                 .map(|source| (source.state.id, source));
-            merge(
-                &hearing.last_sent,
+            update(
+                &mut hearing.last_sent,
                 sources,
                 &rules,
                 |source, last| match listener {
                     Some(listener) => evaluate(&rules, listener, source, last),
                     None => Now::Silent,
                 },
-                next,
+                inserts,
                 changes,
             );
-            // Copied back rather than swapped: each listener keeps its own buffer (swapping
-            // would pass buffers from listener to listener every tick, scattering them over the
-            // heap and regrowing the ones that land on a listener with more sources).
-            hearing.last_sent.clear();
-            hearing.last_sent.extend_from_slice(next);
-            // The changes were gathered in scratch space: the update gets one allocation of
-            // exactly their size rather than a vector grown push by push.
             outgoing.gains = (!changes.is_empty()).then(|| GainUpdate {
                 room: avatar.room_id,
                 tick: now,
-                gains: changes.as_slice().to_vec(),
+                gains: changes.iter().copied().collect(),
             });
         });
 }
 
-/// Per-thread scratch space: the gains held after this tick, and the changes to send.
+/// Per-thread scratch space: gains of sources heard for the first time, and the changes to
+/// send.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    next: Vec<SentGain>,
+    inserts: Vec<SentGain>,
     changes: Vec<SourceGain>,
 }
 
 /// Walks the sources heard now (ascending id, with what [`evaluate`] says of each) against the
-/// gains last sent (ascending), fills `next` with what the client will hold after the changes,
-/// and `changes` with those changes: new sources, gains that moved past the threshold, and a
-/// 0 for each source no longer heard.
+/// gains last sent (`sent`, ascending), updates `sent` to what the client holds after the
+/// changes, and fills `changes` with those changes, ascending by source: new sources, gains
+/// that moved past the threshold, and a 0 for each source no longer heard.
+///
+/// `sent` is updated in place — in the steady state only the few entries that changed are
+/// written — with sources heard for the first time gathered in `inserts` and merged in at the
+/// end.
 #[inline(always)]
-fn merge<T>(
-    last_sent: &[SentGain],
+fn update<T>(
+    sent: &mut Vec<SentGain>,
     sources: impl Iterator<Item = (AvatarId, T)>,
     rules: &Rules,
     mut judge: impl FnMut(T, Option<&SentGain>) -> Now,
-    next: &mut Vec<SentGain>,
+    inserts: &mut Vec<SentGain>,
     changes: &mut Vec<SourceGain>,
 ) {
     changes.clear();
-    next.clear();
-    let mut k = 0;
+    inserts.clear();
+    let silenced = |id| SourceGain {
+        avatar: id,
+        gain: 0.0,
+    };
+    let len = sent.len();
+    // `k` reads the old entries, `w` writes the kept ones (never ahead of `k`).
+    let (mut k, mut w) = (0, 0);
     for (id, source) in sources {
-        while let Some(gone) = last_sent.get(k).filter(|g| g.source < id) {
-            changes.push(SourceGain {
-                avatar: gone.source,
-                gain: 0.0,
-            });
+        while k < len && sent[k].source < id {
+            changes.push(silenced(sent[k].source));
             k += 1;
         }
-        let last = last_sent.get(k).filter(|g| g.source == id);
-        if last.is_some() {
+        let last = (k < len && sent[k].source == id).then(|| {
             k += 1;
-        }
-        match (judge(source, last), last) {
-            (Now::Holds, Some(last)) => next.push(*last),
+            sent[k - 1]
+        });
+        match (judge(source, last.as_ref()), last) {
+            (Now::Holds, Some(last)) => {
+                sent[w] = last;
+                w += 1;
+            }
             (Now::Audible(gain), Some(last)) if (gain - last.gain).abs() <= rules.threshold => {
-                next.push(*last)
+                sent[w] = last;
+                w += 1;
             }
-            (Now::Audible(gain), _) => {
+            (Now::Audible(gain), Some(_)) => {
                 changes.push(SourceGain { avatar: id, gain });
-                next.push(rules.sent(id, gain));
+                sent[w] = rules.sent(id, gain);
+                w += 1;
             }
-            (Now::Silent, Some(last)) => changes.push(SourceGain {
-                avatar: last.source,
-                gain: 0.0,
-            }),
+            (Now::Audible(gain), None) => {
+                changes.push(SourceGain { avatar: id, gain });
+                inserts.push(rules.sent(id, gain));
+            }
+            (Now::Silent, Some(last)) => changes.push(silenced(last.source)),
             (Now::Silent | Now::Holds, None) => {}
         }
     }
-    for gone in &last_sent[k..] {
-        changes.push(SourceGain {
-            avatar: gone.source,
-            gain: 0.0,
-        });
+    for gone in &sent[k..] {
+        changes.push(silenced(gone.source));
+    }
+    sent.truncate(w);
+    if !inserts.is_empty() {
+        sent.extend_from_slice(inserts);
+        sent.sort_unstable_by_key(|g| g.source);
+        changes.sort_unstable_by_key(|c| c.avatar);
     }
 }
 
@@ -220,21 +230,20 @@ mod tests {
             floor: 0.001,
         };
         // Stale scratch must not leak into either list.
-        let mut next = vec![rules.sent(AvatarId(99), 9.0)];
+        let mut inserts = vec![rules.sent(AvatarId(99), 9.0)];
         let mut changes = vec![SourceGain {
             avatar: AvatarId(98),
             gain: 9.0,
         }];
         let sources = list.iter().map(|&(id, g)| (AvatarId(id), g));
-        merge(
+        update(
             sent,
             sources,
             &rules,
             |g, _| Now::Audible(g),
-            &mut next,
+            &mut inserts,
             &mut changes,
         );
-        std::mem::swap(sent, &mut next);
         changes
     }
 
@@ -271,6 +280,24 @@ mod tests {
         );
         assert!(merge_list(&mut sent, &[(1, 0.56), (3, 1.0)]).is_empty());
         assert_eq!(gains(&sent), [(1, 0.56), (3, 1.0)]);
+    }
+
+    #[test]
+    fn sources_appearing_and_vanishing_together_keep_both_lists_in_id_order() {
+        let mut sent = Vec::new();
+        merge_list(&mut sent, &[(1, 0.5), (3, 0.5), (5, 0.5)]);
+        // 1 and 5 vanish, 2 and 4 appear around 3, which moves past the threshold.
+        let changes = merge_list(&mut sent, &[(2, 0.2), (3, 0.9), (4, 0.4)]);
+        let listed: Vec<(u32, f32)> = changes.iter().map(|c| (c.avatar.0, c.gain)).collect();
+        assert_eq!(
+            listed,
+            [(1, 0.0), (2, 0.2), (3, 0.9), (4, 0.4), (5, 0.0)],
+            "one change per source, ascending"
+        );
+        assert_eq!(gains(&sent), [(2, 0.2), (3, 0.9), (4, 0.4)]);
+        // Nothing moves: nothing is sent and the held gains stay as they are.
+        assert!(merge_list(&mut sent, &[(2, 0.2), (3, 0.9), (4, 0.4)]).is_empty());
+        assert_eq!(gains(&sent), [(2, 0.2), (3, 0.9), (4, 0.4)]);
     }
 
     #[test]
