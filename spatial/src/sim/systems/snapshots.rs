@@ -11,8 +11,6 @@
 //! [`collect_outputs`] then moves each client's gains and snapshot into the outbox, in avatar
 //! order, and counts them.
 
-use std::sync::Arc;
-
 use bevy_ecs::system::{Local, Query, Res, ResMut};
 use bevy_ecs::utils::Parallel;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -31,7 +29,6 @@ use crate::snapshot::codec::{
     varint_len,
 };
 use crate::snapshot::delta::field_delta;
-use crate::snapshot::history::ViewIds;
 use crate::snapshot::{AvatarChange, Delivery, EncodedSnapshot, View, diff, encode_snapshot};
 use crate::telemetry;
 
@@ -172,17 +169,8 @@ pub(crate) fn build_snapshots(
             let roster = &roster.0;
             let history = &mut state.history;
             let visible = &interest.visible;
-            let ids: ViewIds = match history.latest() {
-                Some(previous) if same_view(previous, visible, roster) => Arc::clone(previous),
-                _ => visible
-                    .iter()
-                    .map(|&i| roster[i as usize].state.id)
-                    .collect(),
-            };
-            let baseline = history
-                .baseline(now, config.ack_window)
-                .map(|(tick, view)| (tick, Arc::clone(view)));
-            let baseline = baseline.as_ref().map(|(tick, view)| (*tick, &view[..]));
+            history.expire(now, config.ack_window);
+            let baseline = history.baseline();
 
             let mut scratch = scratch.borrow_local_mut();
             let scratch = &mut *scratch;
@@ -210,21 +198,13 @@ pub(crate) fn build_snapshots(
                 },
                 None => encode_generally(now, baseline, frames, roster, visible, config),
             };
+            let ids = visible.iter().map(|&i| roster[i as usize].state.id);
             history.record_sent(now, ids, config.ack_window);
             outgoing.snapshot = Some(RoomSnapshot {
                 room: viewer.room_id,
                 snapshot: encoded,
             });
         });
-}
-
-/// Whether the view recorded last holds exactly the avatars visible now.
-fn same_view(previous: &[AvatarId], visible: &[u32], roster: &[Member]) -> bool {
-    previous.len() == visible.len()
-        && previous
-            .iter()
-            .zip(visible)
-            .all(|(id, &index)| *id == roster[index as usize].state.id)
 }
 
 /// Encodes the removed list and the changes from `baseline` (a tick and the ids seen then) to
