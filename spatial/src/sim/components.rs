@@ -59,19 +59,41 @@ pub(crate) struct Member {
 }
 
 /// The room's spatial grid: roster indices, with whether each member broadcasts from a stage.
+/// In a room small enough, also everyone's complete interest set as a bit matrix.
 #[derive(Component)]
 pub(crate) struct RoomGrid {
     pub grid: SpatialGrid<(u32, bool)>,
     /// Rebuild input, kept for its memory.
     pub items: Vec<((u32, bool), Vec3)>,
+    /// When the room has at most `max_visible` members (and at most [`MATRIX_MEMBERS`]): per
+    /// roster member, `words` words of bits over the roster, set for the members it sees — the
+    /// same set the grid query gives, computed once per pair (distance is symmetric) for the
+    /// whole room. Empty otherwise.
+    pub matrix: Vec<u64>,
+    /// Words per row of `matrix`.
+    pub words: usize,
 }
+
+/// The largest room whose interest sets are computed as a matrix (n² / 2 pair tests per tick).
+pub(crate) const MATRIX_MEMBERS: usize = 128;
 
 impl RoomGrid {
     pub fn new(cell_size: f32) -> Self {
         Self {
             grid: SpatialGrid::new(cell_size),
             items: Vec::new(),
+            matrix: Vec::new(),
+            words: 0,
         }
+    }
+
+    /// The matrix row of roster member `index`, if the room has a matrix this tick.
+    pub fn row(&self, index: u32) -> Option<&[u64]> {
+        if self.words == 0 {
+            return None;
+        }
+        let start = index as usize * self.words;
+        self.matrix.get(start..start + self.words)
     }
 }
 

@@ -132,7 +132,10 @@ impl SnapshotHistory {
                 if latest.len as usize == view.len()
                     && self.ids_of(&latest).iter().copied().eq(view.clone()) =>
             {
-                Recorded { tick: now, ..latest }
+                Recorded {
+                    tick: now,
+                    ..latest
+                }
             }
             _ => {
                 let start = self.base + self.ids.len() as u64;

@@ -1,12 +1,13 @@
 //! Per room: the roster (every member's pose, zone presence and quantised state, computed once
 //! here for the rest of the tick), the spatial grid and the stage list.
 
-use bevy_ecs::system::Query;
+use bevy_ecs::system::{Query, Res};
 
 use crate::sim::components::{
-    Avatar, Member, Occupants, Position, Room, RoomGrid, Roster, Seat, Stage, Yaw,
+    Avatar, MATRIX_MEMBERS, Member, Occupants, Position, Room, RoomGrid, Roster, Seat, Stage, Yaw,
 };
 use crate::sim::parallel::batching;
+use crate::sim::resources::Settings;
 use crate::snapshot::{AvatarState, flags, quantize_position, quantize_yaw};
 
 type RoomItems<'a> = (
@@ -18,9 +19,12 @@ type RoomItems<'a> = (
 );
 
 pub(crate) fn rebuild_grids(
+    settings: Res<Settings>,
     mut rooms: Query<RoomItems>,
     avatars: Query<(&Avatar, &Position, &Yaw, &Seat)>,
 ) {
+    let radius = settings.0.aoi_radius;
+    let max_visible = settings.0.max_visible;
     rooms.par_iter_mut().batching_strategy(batching()).for_each(
         |(room, occupants, mut roster, mut grid, mut stage)| {
             let template = &room.template;
@@ -58,7 +62,12 @@ pub(crate) fn rebuild_grids(
             }
             debug_assert!(roster.0.windows(2).all(|w| w[0].state.id < w[1].state.id));
 
-            let RoomGrid { grid, items } = &mut *grid;
+            let RoomGrid {
+                grid,
+                items,
+                matrix,
+                words,
+            } = &mut *grid;
             items.clear();
             stage.0.clear();
             for (index, member) in roster.0.iter().enumerate() {
@@ -71,6 +80,112 @@ pub(crate) fn rebuild_grids(
                 }
             }
             grid.rebuild(template.bounds.min, template.bounds.max, items);
+            let members = roster.0.len();
+            if members <= max_visible && members <= MATRIX_MEMBERS {
+                // Nobody can be crowded out (everyone in view is at most the whole room), so
+                // each interest set is exactly: oneself, the stage and whoever is in range.
+                interest_matrix(&roster.0, &stage.0, radius, matrix, words);
+            } else {
+                matrix.clear();
+                *words = 0;
+            }
         },
     );
+}
+
+/// Fills `matrix` (see [`RoomGrid::matrix`]) for `roster`: row `i` has bit `j` set when member
+/// `i` sees member `j` — itself, everyone on a stage (`stage`), and everyone within `radius` on
+/// the floor plane, tested exactly as [`crate::grid::SpatialGrid::for_each_within`] does.
+fn interest_matrix(
+    roster: &[Member],
+    stage: &[u32],
+    radius: f32,
+    matrix: &mut Vec<u64>,
+    words: &mut usize,
+) {
+    let n = roster.len();
+    *words = n.div_ceil(64);
+    let w = *words;
+    matrix.clear();
+    matrix.resize(n * w, 0);
+    let radius_sq = radius * radius;
+    let set = |matrix: &mut Vec<u64>, row: usize, col: usize| {
+        matrix[row * w + col / 64] |= 1 << (col % 64);
+    };
+    for i in 0..n {
+        set(matrix, i, i);
+        let (xi, zi) = (roster[i].position.x, roster[i].position.z);
+        for j in i + 1..n {
+            let dx = roster[j].position.x - xi;
+            let dz = roster[j].position.z - zi;
+            // (xj − xi)² = (xi − xj)²: one test answers both directions.
+            if dx * dx + dz * dz <= radius_sq {
+                set(matrix, i, j);
+                set(matrix, j, i);
+            }
+        }
+    }
+    for &member in stage {
+        let col = member as usize;
+        for row in 0..n {
+            set(matrix, row, col);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use glam::Vec3;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::audio::ZonePresence;
+    use crate::grid::SpatialGrid;
+    use crate::snapshot::AvatarState;
+
+    fn member(x: f32, z: f32) -> Member {
+        Member {
+            position: Vec3::new(x, 1.0, z),
+            yaw: 0.0,
+            zones: ZonePresence::default(),
+            state: AvatarState::default(),
+        }
+    }
+
+    proptest! {
+        /// Each row of the matrix is what a viewer's grid query, plus itself and the stage,
+        /// selects (the interest step's other path, used in larger rooms).
+        #[test]
+        fn the_matrix_holds_what_the_grid_query_finds(
+            points in proptest::collection::vec((-30.0f32..30.0, -30.0f32..30.0), 1..90),
+            on_stage in proptest::collection::vec(any::<bool>(), 90),
+            radius in 0.5f32..25.0,
+        ) {
+            let roster: Vec<Member> = points.iter().map(|&(x, z)| member(x, z)).collect();
+            let stage: Vec<u32> = (0..roster.len() as u32)
+                .filter(|&i| on_stage[i as usize])
+                .collect();
+            let (mut matrix, mut words) = (Vec::new(), 0);
+            interest_matrix(&roster, &stage, radius, &mut matrix, &mut words);
+            let mut grid = SpatialGrid::new(4.0);
+            let items: Vec<(u32, Vec3)> = roster
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (i as u32, m.position))
+                .collect();
+            grid.rebuild(Vec3::splat(-30.0), Vec3::splat(30.0), &items);
+            for (viewer, m) in roster.iter().enumerate() {
+                let mut expected = vec![viewer as u32];
+                expected.extend(&stage);
+                grid.for_each_within(m.position, radius, |j, _| expected.push(j));
+                expected.sort_unstable();
+                expected.dedup();
+                let row = &matrix[viewer * words..(viewer + 1) * words];
+                let got: Vec<u32> = (0..roster.len() as u32)
+                    .filter(|&j| row[j as usize / 64] & (1 << (j % 64)) != 0)
+                    .collect();
+                prop_assert_eq!(got, expected, "viewer {}", viewer);
+            }
+        }
+    }
 }

@@ -4,6 +4,10 @@
 //! at most `max_visible` avatars in that priority order (nearest first among the rest). The
 //! result is kept in roster order (ascending avatar id) for the audio and snapshot steps: the
 //! selected roster indices are marked in a bit set and read back in order, so no sort is needed.
+//!
+//! In a room of at most `max_visible` members nobody can be crowded out, and the grid step has
+//! already computed every member's set as one bit matrix for the room (each pair tested once);
+//! the viewer's row is read back instead of querying the grid.
 
 use bevy_ecs::system::{Local, Query, Res};
 use bevy_ecs::utils::Parallel;
@@ -54,6 +58,11 @@ pub(crate) fn update_interest(
                 .binary_search_by_key(&avatar.id, |m| m.state.id)
                 .ok()
                 .map(|i| i as u32);
+            if let Some(row) = me.and_then(|me| grid.row(me)) {
+                // A small room: the set was computed for the whole room at once.
+                push_set_bits(row, visible);
+                return;
+            }
             let mut scratch = scratch.borrow_local_mut();
             let Scratch { candidates, marks } = &mut *scratch;
             candidates.clear();
@@ -85,13 +94,18 @@ pub(crate) fn update_interest(
             for &(_, member) in candidates.iter() {
                 marks[member as usize / 64] |= 1 << (member % 64);
             }
-            for (word_index, &word) in marks.iter().enumerate() {
-                let mut bits = word;
-                while bits != 0 {
-                    let bit = bits.trailing_zeros();
-                    visible.push(word_index as u32 * 64 + bit);
-                    bits &= bits - 1;
-                }
-            }
+            push_set_bits(marks, visible);
         });
+}
+
+/// Appends the indices of the bits set in `words`, ascending.
+fn push_set_bits(words: &[u64], out: &mut Vec<u32>) {
+    for (word_index, &word) in words.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            let bit = bits.trailing_zeros();
+            out.push(word_index as u32 * 64 + bit);
+            bits &= bits - 1;
+        }
+    }
 }
