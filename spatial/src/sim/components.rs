@@ -13,6 +13,7 @@ use std::sync::Arc;
 use bevy_ecs::component::Component;
 use bevy_ecs::entity::Entity;
 use glam::Vec3;
+use smallvec::SmallVec;
 
 use crate::audio::{GainBand, ZonePresence};
 use crate::grid::SpatialGrid;
@@ -204,7 +205,7 @@ pub(crate) struct Seat(pub Option<u16>);
 pub(crate) struct PendingInput {
     pub movement: Option<RequestedMove>,
     pub teleport: Option<Vec3>,
-    pub acks: Vec<Tick>,
+    pub acks: SmallVec<[Tick; 2]>,
 }
 
 /// A move as the client sent it.
@@ -223,17 +224,28 @@ pub(crate) struct MoveClock {
 
 /// Who this avatar's client sees this tick, as roster indices in ascending order (which is
 /// ascending avatar id, the order snapshots and gain lists need).
+///
+/// The per-client lists here and in [`Hearing`] and the snapshot history are stored inline up
+/// to a typical size, so that they lie in the component tables, client after client, where
+/// each pass over the clients reads them in order; separate heap blocks per client made every
+/// client a few cache misses per pass.
 #[derive(Component, Default)]
 pub(crate) struct Interest {
-    pub visible: Vec<u32>,
+    pub visible: SmallVec<[u32; VISIBLE_INLINE]>,
     /// The avatar's own roster index.
     pub me: Option<u32>,
 }
 
+/// Interest entries held inline (the default `max_visible`).
+pub(crate) const VISIBLE_INLINE: usize = 64;
+
+/// Gains held inline per listener.
+pub(crate) const HEARD_INLINE: usize = 48;
+
 /// The gains last sent to this avatar's client, by source, ascending.
 #[derive(Component, Default)]
 pub(crate) struct Hearing {
-    pub last_sent: Vec<SentGain>,
+    pub last_sent: SmallVec<[SentGain; HEARD_INLINE]>,
 }
 
 /// A gain as last sent, with the distances over which it still holds.

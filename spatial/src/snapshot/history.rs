@@ -12,7 +12,7 @@
 //! from the front only, so the buffer is trimmed from the front; nothing is allocated per tick
 //! once it has grown to the client's usual view.
 
-use std::collections::VecDeque;
+use smallvec::SmallVec;
 
 use crate::ids::{AvatarId, Tick};
 
@@ -36,13 +36,20 @@ struct Recorded {
     len: u32,
 }
 
+/// Views sent and not yet acknowledged, held inline (more are kept when acknowledgements lag).
+const SENT_INLINE: usize = 4;
+
+/// View ids held inline: about two views of a usual crowd.
+const IDS_INLINE: usize = 96;
+
 #[derive(Debug, Default)]
 pub(crate) struct SnapshotHistory {
     acked: Option<Recorded>,
-    sent: VecDeque<Recorded>,
+    /// Oldest first.
+    sent: SmallVec<[Recorded; SENT_INLINE]>,
     last_sent: Option<Tick>,
-    /// The ids of the views held, oldest first.
-    ids: Vec<AvatarId>,
+    /// The ids of the views held, oldest first (inline, so they lie in the component table).
+    ids: SmallVec<[AvatarId; IDS_INLINE]>,
     /// The offset of `ids[0]`.
     base: u64,
 }
@@ -67,7 +74,7 @@ impl SnapshotHistory {
         let oldest = self
             .acked
             .as_ref()
-            .or(self.sent.front())
+            .or(self.sent.first())
             .map_or(self.base + self.ids.len() as u64, |view| view.start);
         let unused = (oldest - self.base) as usize;
         if unused > 0 {
@@ -102,7 +109,7 @@ impl SnapshotHistory {
     #[cfg(test)]
     pub(crate) fn latest(&self) -> Option<&[AvatarId]> {
         self.sent
-            .back()
+            .last()
             .or(self.acked.as_ref())
             .map(|view| self.ids_of(view))
     }
@@ -126,7 +133,7 @@ impl SnapshotHistory {
         I::IntoIter: ExactSizeIterator + Clone,
     {
         let view = view.into_iter();
-        let latest = self.sent.back().or(self.acked.as_ref()).copied();
+        let latest = self.sent.last().or(self.acked.as_ref()).copied();
         let recorded = match latest {
             Some(latest)
                 if latest.len as usize == view.len()
@@ -147,16 +154,16 @@ impl SnapshotHistory {
                 }
             }
         };
-        let mut pruned = false;
-        while self
+        let expired = self
             .sent
-            .front()
-            .is_some_and(|view| now.saturating_sub(view.tick) > window)
-        {
-            self.sent.pop_front();
-            pruned = true;
+            .iter()
+            .take_while(|view| now.saturating_sub(view.tick) > window)
+            .count();
+        let pruned = expired > 0;
+        if pruned {
+            self.sent.drain(..expired);
         }
-        self.sent.push_back(recorded);
+        self.sent.push(recorded);
         self.last_sent = Some(now);
         if pruned {
             self.trim();
@@ -172,8 +179,8 @@ impl SnapshotHistory {
             return AckOutcome::Unknown;
         };
         // Everything before the acknowledged view leaves `sent`, and it becomes the baseline.
-        self.sent.drain(..index);
-        self.acked = self.sent.pop_front();
+        self.acked = Some(self.sent[index]);
+        self.sent.drain(..=index);
         self.trim();
         AckOutcome::Accepted
     }

@@ -14,7 +14,11 @@ use bevy_ecs::utils::Parallel;
 use crate::audio::{GainBand, Hearing as Rule, PannerParams, hearing, source_gain};
 use crate::ids::AvatarId;
 use crate::messages::{GainUpdate, SourceGain};
-use crate::sim::components::{Avatar, Hearing, Interest, Member, Outgoing, Roster, SentGain};
+use smallvec::SmallVec;
+
+use crate::sim::components::{
+    Avatar, HEARD_INLINE, Hearing, Interest, Member, Outgoing, Roster, SentGain,
+};
 use crate::sim::parallel::batching;
 use crate::sim::resources::{Settings, SimTick};
 
@@ -158,7 +162,7 @@ pub(crate) struct Scratch {
 /// end.
 #[inline(always)]
 fn update<T>(
-    sent: &mut Vec<SentGain>,
+    sent: &mut SmallVec<[SentGain; HEARD_INLINE]>,
     sources: impl Iterator<Item = (AvatarId, T)>,
     rules: &Rules,
     mut judge: impl FnMut(T, Option<&SentGain>) -> Now,
@@ -221,7 +225,10 @@ mod tests {
     use super::*;
     use crate::audio::ZonePresence;
 
-    fn merge_list(sent: &mut Vec<SentGain>, list: &[(u32, f32)]) -> Vec<SourceGain> {
+    fn merge_list(
+        sent: &mut SmallVec<[SentGain; HEARD_INLINE]>,
+        list: &[(u32, f32)],
+    ) -> Vec<SourceGain> {
         let params = PannerParams::default();
         let rules = Rules {
             params: &params,
@@ -253,7 +260,7 @@ mod tests {
 
     #[test]
     fn only_changes_beyond_the_threshold_are_sent() {
-        let mut sent = Vec::new();
+        let mut sent = SmallVec::new();
         let first = merge_list(&mut sent, &[(1, 0.5), (2, 0.25)]);
         assert_eq!(first.len(), 2, "everything is new");
         // 1 drifts by 0.03 (kept), 2 by 0.1 (sent), 3 appears
@@ -284,7 +291,7 @@ mod tests {
 
     #[test]
     fn sources_appearing_and_vanishing_together_keep_both_lists_in_id_order() {
-        let mut sent = Vec::new();
+        let mut sent = SmallVec::new();
         merge_list(&mut sent, &[(1, 0.5), (3, 0.5), (5, 0.5)]);
         // 1 and 5 vanish, 2 and 4 appear around 3, which moves past the threshold.
         let changes = merge_list(&mut sent, &[(2, 0.2), (3, 0.9), (4, 0.4)]);

@@ -12,7 +12,9 @@
 use bevy_ecs::system::{Local, Query, Res};
 use bevy_ecs::utils::Parallel;
 
-use crate::sim::components::{Avatar, Interest, Position, RoomGrid, Roster, Stage};
+use smallvec::SmallVec;
+
+use crate::sim::components::{Avatar, Interest, Position, RoomGrid, Roster, Stage, VISIBLE_INLINE};
 use crate::sim::parallel::batching;
 use crate::sim::resources::Settings;
 
@@ -99,7 +101,7 @@ pub(crate) fn update_interest(
 }
 
 /// Appends the indices of the bits set in `words`, ascending.
-fn push_set_bits(words: &[u64], out: &mut Vec<u32>) {
+fn push_set_bits(words: &[u64], out: &mut SmallVec<[u32; VISIBLE_INLINE]>) {
     for (word_index, &word) in words.iter().enumerate() {
         let mut bits = word;
         while bits != 0 {
