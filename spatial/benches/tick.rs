@@ -14,8 +14,9 @@
 //! Run: `cargo bench -p atrium-spatial --bench tick` (one load: `… -- 1x1000`).
 //!
 //! For profilers: `ATRIUM_SPATIAL_PROFILE_TICKS=N <bench binary> NAME` skips Criterion and just
-//! runs N ticks of the scenario called NAME (e.g. `200x50`), printing the mean step time and the
-//! mean time spent submitting one tick's inputs (building them included) — short enough for
+//! runs N ticks of the scenario called NAME (e.g. `200x50`), printing the mean step time, the
+//! mean of each step of the tick (`Simulation::step_times`) and the mean time spent submitting
+//! one tick's inputs (building them included) — short enough for
 //! `valgrind --tool=callgrind --toggle-collect='*Simulation*step*'`.
 
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use atrium_spatial::{
     AvatarInput, ClientId, RoomId, RoomTemplate, Simulation, SpatialConfig, SpatialInput,
-    SpatialOutput, TickOutputs,
+    SpatialOutput, TickOutputs, TickStep,
 };
 use criterion::{Criterion, criterion_group};
 use glam::Vec3;
@@ -265,16 +266,23 @@ fn main() {
                 }
                 let mut load = make();
                 let (mut steps, mut submits) = (Duration::ZERO, Duration::ZERO);
+                let mut per_step = [Duration::ZERO; TickStep::ALL.len()];
                 for _ in 0..ticks {
                     let (step, submit) = load.timed_tick_and_submits();
                     steps += step;
                     submits += submit;
+                    for (sum, (_, took)) in per_step.iter_mut().zip(load.sim.step_times()) {
+                        *sum += took;
+                    }
                 }
                 eprintln!(
                     "{name}: {:?} per step over {ticks} ticks (submitting a tick's inputs: {:?})",
                     steps / ticks,
                     submits / ticks
                 );
+                for (step, sum) in TickStep::ALL.iter().zip(per_step) {
+                    eprintln!("  {:>9}: {:?}", step.as_str(), sum / ticks);
+                }
             }
         }
         Err(_) => {

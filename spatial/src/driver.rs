@@ -273,6 +273,10 @@ fn run(
         let started = Instant::now();
         let outputs = simulation.step();
         metrics::histogram!(telemetry::TICK_SECONDS).record(started.elapsed().as_secs_f64());
+        for (step, took) in simulation.step_times() {
+            metrics::histogram!(telemetry::STEP_SECONDS, "step" => step.as_str())
+                .record(took.as_secs_f64());
+        }
         // Pace by when the work finished, read before handing the outputs over (a consumer
         // reacting to them cannot then shift this tick's accounting).
         let finished = clock.now();

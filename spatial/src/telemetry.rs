@@ -3,6 +3,9 @@
 
 /// Histogram: wall time of one tick, seconds.
 pub const TICK_SECONDS: &str = "atrium_spatial_tick_seconds";
+/// Histogram, label `step` (`route`, `inputs`, `integrate`, `grid`, `interest`, `audio`,
+/// `snapshots`): wall time of each step of a tick, seconds.
+pub const STEP_SECONDS: &str = "atrium_spatial_step_seconds";
 /// Counter: deadlines skipped because a tick overran (or the thread was descheduled).
 pub const TICKS_SKIPPED: &str = "atrium_spatial_ticks_skipped_total";
 /// Counter, label `reason`: inputs corrected.
@@ -28,6 +31,11 @@ pub fn describe() {
         TICK_SECONDS,
         metrics::Unit::Seconds,
         "Wall time of one simulation tick"
+    );
+    metrics::describe_histogram!(
+        STEP_SECONDS,
+        metrics::Unit::Seconds,
+        "Wall time of each step of a simulation tick"
     );
     metrics::describe_counter!(TICKS_SKIPPED, "Tick deadlines skipped after an overrun");
     metrics::describe_counter!(CORRECTIONS, "Avatar inputs corrected, by reason");

@@ -10,7 +10,7 @@ use atrium_spatial::audio::{DistanceModel, distance_gain, facing, panner_gain};
 use atrium_spatial::snapshot::Delivery;
 use atrium_spatial::{
     AvatarInput, ClientId, CorrectionReason, JoinRefusal, RoomEvent, RoomId, RoomNotice,
-    RoomTemplate, SpatialConfig, SpatialInput, SpatialOutput, TickOutputs,
+    RoomTemplate, SpatialConfig, SpatialInput, SpatialOutput, TickOutputs, TickStep,
 };
 use common::*;
 use glam::Vec3;
@@ -784,6 +784,26 @@ fn inputs_apply_after_the_joins_and_leaves_submitted_before_them_in_the_same_tic
     let back = sim.avatar(a).unwrap();
     assert_eq!((back.room, back.position), (first, next_spawn));
     assert_eq!(sim.stats().corrections, 0);
+}
+
+#[test]
+fn every_step_of_a_tick_is_timed_in_order() {
+    let mut sim = simulation(SpatialConfig::default());
+    assert!(sim.step_times().iter().all(|(_, took)| took.is_zero()));
+    let room = open_room(&mut sim, "theater");
+    let clients: Vec<ClientId> = (0..5).map(|_| ClientId::new()).collect();
+    join(&mut sim, room, &clients);
+    let started = std::time::Instant::now();
+    sim.step();
+    let took = started.elapsed();
+    let times = sim.step_times();
+    assert_eq!(times.map(|(step, _)| step), TickStep::ALL);
+    let sum: std::time::Duration = times.iter().map(|(_, d)| *d).sum();
+    assert!(
+        sum <= took,
+        "the steps ({sum:?}) fit in the tick ({took:?})"
+    );
+    assert!(!sum.is_zero());
 }
 
 #[test]

@@ -14,6 +14,8 @@ pub use parallel::WORKER_THREAD_NAME;
 pub use resources::SimStats;
 pub use schedule::TickStep;
 
+use std::time::Duration;
+
 use bevy_ecs::schedule::Schedule;
 use bevy_ecs::world::World;
 use glam::Vec3;
@@ -24,6 +26,7 @@ use crate::messages::{SpatialInput, TickOutputs};
 use crate::telemetry;
 use components::{Avatar, Position, Seat, Velocity, Yaw};
 use resources::{Directory, Inbox, Outbox, Settings, SimTick};
+use schedule::StepClock;
 
 /// Where one client's avatar is, as the simulation holds it (for tests and diagnostics).
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +63,7 @@ impl Simulation {
         world.insert_resource(Outbox::default());
         world.insert_resource(Directory::default());
         world.insert_resource(SimStats::default());
+        world.insert_resource(StepClock::default());
         Ok(Self {
             world,
             schedule: schedule::tick_schedule(),
@@ -83,6 +87,7 @@ impl Simulation {
             tick.0 += 1;
             tick.0
         };
+        self.world.resource_mut::<StepClock>().started = std::time::Instant::now();
         self.schedule.run(&mut self.world);
         let mut outbox = self.world.resource_mut::<Outbox>();
         // The next tick will produce about as much: keep the room for it.
@@ -99,6 +104,12 @@ impl Simulation {
             outputs: outbox.outputs,
             notices: outbox.notices,
         }
+    }
+
+    /// How long each step of the last tick took, in tick order (zero before the first tick).
+    /// The driver exports them as the histogram `atrium_spatial_step_seconds{step}`.
+    pub fn step_times(&self) -> [(TickStep, Duration); TickStep::ALL.len()] {
+        self.world.resource::<StepClock>().durations()
     }
 
     /// The last tick run (0 before the first).

@@ -9,12 +9,17 @@
 //! executor: the steps depend on each other in a chain anyway, the driver already owns its own
 //! thread, and a fixed order keeps ticks deterministic for tests.
 
+use std::time::{Duration, Instant};
+
+use bevy_ecs::resource::Resource;
 use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule, SingleThreadedExecutor, SystemSet};
+use bevy_ecs::system::ResMut;
 
 use super::systems::{gains, grid, inputs, interest, movement, route, snapshots};
 
 /// The steps of a tick.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(usize)]
 pub enum TickStep {
     /// Room creation, joins and leaves; inputs parked on avatars; acknowledgements.
     Route,
@@ -30,6 +35,68 @@ pub enum TickStep {
     Audio,
     /// Per-client snapshots.
     Snapshots,
+}
+
+impl TickStep {
+    /// Every step, in tick order.
+    pub const ALL: [TickStep; 7] = [
+        TickStep::Route,
+        TickStep::Inputs,
+        TickStep::Integrate,
+        TickStep::Grid,
+        TickStep::Interest,
+        TickStep::Audio,
+        TickStep::Snapshots,
+    ];
+
+    /// Stable lower-case name (the `stage` label of the per-step metric).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TickStep::Route => "route",
+            TickStep::Inputs => "inputs",
+            TickStep::Integrate => "integrate",
+            TickStep::Grid => "grid",
+            TickStep::Interest => "interest",
+            TickStep::Audio => "audio",
+            TickStep::Snapshots => "snapshots",
+        }
+    }
+}
+
+/// When the tick started and when each step ended (written by a marker system closing each
+/// step).
+#[derive(Resource)]
+pub(crate) struct StepClock {
+    pub started: Instant,
+    pub ended: [Instant; TickStep::ALL.len()],
+}
+
+impl Default for StepClock {
+    fn default() -> Self {
+        let now = Instant::now();
+        Self {
+            started: now,
+            ended: [now; TickStep::ALL.len()],
+        }
+    }
+}
+
+impl StepClock {
+    /// How long each step of the last tick took, in tick order.
+    pub fn durations(&self) -> [(TickStep, Duration); TickStep::ALL.len()] {
+        let mut from = self.started;
+        TickStep::ALL.map(|step| {
+            let to = self.ended[step as usize];
+            let took = to.saturating_duration_since(from);
+            from = to;
+            (step, took)
+        })
+    }
+}
+
+/// Closes step `S` (its index in [`TickStep::ALL`]).
+fn end_of_step<const S: usize>(mut clock: ResMut<StepClock>) {
+    clock.ended[S] = Instant::now();
 }
 
 /// Builds the tick schedule.
@@ -49,18 +116,48 @@ pub(crate) fn tick_schedule() -> Schedule {
             .chain(),
     );
     schedule.add_systems((
-        (route::route_inputs, route::apply_acks)
+        (
+            route::route_inputs,
+            route::apply_acks,
+            end_of_step::<{ TickStep::Route as usize }>,
+        )
             .chain()
             .in_set(TickStep::Route),
-        inputs::apply_inputs.in_set(TickStep::Inputs),
-        movement::integrate.in_set(TickStep::Integrate),
-        grid::rebuild_grids.in_set(TickStep::Grid),
-        interest::update_interest.in_set(TickStep::Interest),
-        gains::update_gains.in_set(TickStep::Audio),
+        (
+            inputs::apply_inputs,
+            end_of_step::<{ TickStep::Inputs as usize }>,
+        )
+            .chain()
+            .in_set(TickStep::Inputs),
+        (
+            movement::integrate,
+            end_of_step::<{ TickStep::Integrate as usize }>,
+        )
+            .chain()
+            .in_set(TickStep::Integrate),
+        (
+            grid::rebuild_grids,
+            end_of_step::<{ TickStep::Grid as usize }>,
+        )
+            .chain()
+            .in_set(TickStep::Grid),
+        (
+            interest::update_interest,
+            end_of_step::<{ TickStep::Interest as usize }>,
+        )
+            .chain()
+            .in_set(TickStep::Interest),
+        (
+            gains::update_gains,
+            end_of_step::<{ TickStep::Audio as usize }>,
+        )
+            .chain()
+            .in_set(TickStep::Audio),
         (
             snapshots::prepare_frames,
             snapshots::build_snapshots,
             snapshots::collect_outputs,
+            end_of_step::<{ TickStep::Snapshots as usize }>,
         )
             .chain()
             .in_set(TickStep::Snapshots),

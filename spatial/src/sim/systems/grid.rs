@@ -112,12 +112,12 @@ fn interest_matrix(
     let set = |matrix: &mut Vec<u64>, row: usize, col: usize| {
         matrix[row * w + col / 64] |= 1 << (col % 64);
     };
-    for i in 0..n {
+    for (i, viewer) in roster.iter().enumerate() {
         set(matrix, i, i);
-        let (xi, zi) = (roster[i].position.x, roster[i].position.z);
-        for j in i + 1..n {
-            let dx = roster[j].position.x - xi;
-            let dz = roster[j].position.z - zi;
+        let (xi, zi) = (viewer.position.x, viewer.position.z);
+        for (j, other) in roster.iter().enumerate().skip(i + 1) {
+            let dx = other.position.x - xi;
+            let dz = other.position.z - zi;
             // (xj − xi)² = (xi − xj)²: one test answers both directions.
             if dx * dx + dz * dz <= radius_sq {
                 set(matrix, i, j);
