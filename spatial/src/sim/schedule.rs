@@ -49,7 +49,7 @@ impl TickStep {
         TickStep::Snapshots,
     ];
 
-    /// Stable lower-case name (the `stage` label of the per-step metric).
+    /// Stable lower-case name (the `step` label of the per-step metric).
     pub fn as_str(self) -> &'static str {
         match self {
             TickStep::Route => "route",
@@ -103,64 +103,30 @@ fn end_of_step<const S: usize>(mut clock: ResMut<StepClock>) {
 pub(crate) fn tick_schedule() -> Schedule {
     let mut schedule = Schedule::default();
     schedule.set_executor(SingleThreadedExecutor::new());
-    schedule.configure_sets(
-        (
-            TickStep::Route,
-            TickStep::Inputs,
-            TickStep::Integrate,
-            TickStep::Grid,
-            TickStep::Interest,
-            TickStep::Audio,
-            TickStep::Snapshots,
-        )
-            .chain(),
-    );
+    for pair in TickStep::ALL.windows(2) {
+        schedule.configure_sets(pair[0].before(pair[1]));
+    }
+    // Each step's systems, chained, then the marker that closes the step.
+    macro_rules! step {
+        ($step:expr, $($system:expr),+ $(,)?) => {
+            ($($system,)+ end_of_step::<{ $step as usize }>)
+                .chain()
+                .in_set($step)
+        };
+    }
     schedule.add_systems((
-        (
-            route::route_inputs,
-            route::apply_acks,
-            end_of_step::<{ TickStep::Route as usize }>,
-        )
-            .chain()
-            .in_set(TickStep::Route),
-        (
-            inputs::apply_inputs,
-            end_of_step::<{ TickStep::Inputs as usize }>,
-        )
-            .chain()
-            .in_set(TickStep::Inputs),
-        (
-            movement::integrate,
-            end_of_step::<{ TickStep::Integrate as usize }>,
-        )
-            .chain()
-            .in_set(TickStep::Integrate),
-        (
-            grid::rebuild_grids,
-            end_of_step::<{ TickStep::Grid as usize }>,
-        )
-            .chain()
-            .in_set(TickStep::Grid),
-        (
-            interest::update_interest,
-            end_of_step::<{ TickStep::Interest as usize }>,
-        )
-            .chain()
-            .in_set(TickStep::Interest),
-        (
-            gains::update_gains,
-            end_of_step::<{ TickStep::Audio as usize }>,
-        )
-            .chain()
-            .in_set(TickStep::Audio),
-        (
+        step!(TickStep::Route, route::route_inputs, route::apply_acks),
+        step!(TickStep::Inputs, inputs::apply_inputs),
+        step!(TickStep::Integrate, movement::integrate),
+        step!(TickStep::Grid, grid::rebuild_grids),
+        step!(TickStep::Interest, interest::update_interest),
+        step!(TickStep::Audio, gains::update_gains),
+        step!(
+            TickStep::Snapshots,
             snapshots::prepare_frames,
             snapshots::build_snapshots,
             snapshots::collect_outputs,
-            end_of_step::<{ TickStep::Snapshots as usize }>,
-        )
-            .chain()
-            .in_set(TickStep::Snapshots),
+        ),
     ));
     schedule
 }
