@@ -7,9 +7,11 @@
 //! scenario prints the snapshot bytes per client per second at the configured tick rate.
 //!
 //! What is timed is `Simulation::step` — the span the driver records as
-//! `atrium_spatial_tick_seconds`: routing the queued inputs, validation, integration, grid,
-//! interest, gains and snapshot encoding. Building the inputs and consuming the outputs (the
-//! engine's side) happen outside the timed span.
+//! `atrium_spatial_tick_seconds`: routing whatever inputs are still queued, applying the
+//! acknowledgements, validation, integration, grid, interest, gains and snapshot encoding. Moves
+//! and acknowledgements are parked on their avatars when submitted (as the driver does between
+//! ticks), so that lookup is outside the timed span; building the inputs and consuming the
+//! outputs (the engine's side) are too.
 //!
 //! Run: `cargo bench -p atrium-spatial --bench tick` (one load: `… -- 1x1000`).
 //!

@@ -42,8 +42,8 @@ pub use input::{
     validate_move,
 };
 pub use messages::{
-    Addressed, Correction, GainUpdate, JoinRefusal, JoinedRoom, RoomEvent, RoomNotice,
-    RoomSnapshot, SourceGain, SpatialInput, SpatialOutput, TickOutputs,
+    Addressed, Correction, GAINS_INLINE, GainUpdate, JoinRefusal, JoinedRoom, RoomEvent,
+    RoomNotice, RoomSnapshot, SourceGain, SpatialInput, SpatialOutput, TickOutputs,
 };
 pub use pacer::TickPacer;
 pub use sim::{AvatarInfo, SimStats, Simulation, TickStep, WORKER_THREAD_NAME};

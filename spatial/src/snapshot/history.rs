@@ -145,13 +145,13 @@ impl SnapshotHistory {
                 }
             }
             _ => {
-                let start = self.base + self.ids.len() as u64;
-                self.ids.extend(view);
-                Recorded {
+                let recorded = Recorded {
                     tick: now,
-                    start,
-                    len: (self.base + self.ids.len() as u64 - start) as u32,
-                }
+                    start: self.base + self.ids.len() as u64,
+                    len: view.len() as u32,
+                };
+                self.ids.extend(view);
+                recorded
             }
         };
         let expired = self

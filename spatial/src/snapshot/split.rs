@@ -34,8 +34,9 @@ pub struct EncodedSnapshot {
     /// How to send it.
     pub delivery: Delivery,
     /// The encoded parts, in order; each decodes with [`super::decode_part`]. Almost every
-    /// snapshot is one part, held inline; the simulation's parts are slices of a buffer it
-    /// shares between many clients' snapshots, so handing one out allocates nothing.
+    /// snapshot is one part, held inline; a one-part snapshot the simulation assembles is a
+    /// slice of a buffer it shares between many clients' snapshots, so handing it out
+    /// allocates nothing.
     pub parts: SnapshotParts,
 }
 

@@ -10,12 +10,11 @@
 
 use bevy_ecs::system::{Local, Query, Res};
 use bevy_ecs::utils::Parallel;
+use smallvec::SmallVec;
 
 use crate::audio::{GainBand, Hearing as Rule, PannerParams, hearing, source_gain};
 use crate::ids::AvatarId;
 use crate::messages::{GainUpdate, SourceGain};
-use smallvec::SmallVec;
-
 use crate::sim::components::{
     Avatar, HEARD_INLINE, Hearing, Interest, Member, Outgoing, Roster, SentGain,
 };
@@ -225,7 +224,7 @@ mod tests {
     use super::*;
     use crate::audio::ZonePresence;
 
-    fn merge_list(
+    fn update_list(
         sent: &mut SmallVec<[SentGain; HEARD_INLINE]>,
         list: &[(u32, f32)],
     ) -> Vec<SourceGain> {
@@ -261,14 +260,14 @@ mod tests {
     #[test]
     fn only_changes_beyond_the_threshold_are_sent() {
         let mut sent = SmallVec::new();
-        let first = merge_list(&mut sent, &[(1, 0.5), (2, 0.25)]);
+        let first = update_list(&mut sent, &[(1, 0.5), (2, 0.25)]);
         assert_eq!(first.len(), 2, "everything is new");
         // 1 drifts by 0.03 (kept), 2 by 0.1 (sent), 3 appears
-        let second = merge_list(&mut sent, &[(1, 0.53), (2, 0.35), (3, 1.0)]);
+        let second = update_list(&mut sent, &[(1, 0.53), (2, 0.35), (3, 1.0)]);
         let ids: Vec<u32> = second.iter().map(|g| g.avatar.0).collect();
         assert_eq!(ids, [2, 3]);
         // 1 keeps drifting: measured against 0.5 (last sent), 0.56 now crosses the threshold
-        let third = merge_list(&mut sent, &[(1, 0.56), (2, 0.35), (3, 1.0)]);
+        let third = update_list(&mut sent, &[(1, 0.56), (2, 0.35), (3, 1.0)]);
         assert_eq!(
             third,
             [SourceGain {
@@ -277,7 +276,7 @@ mod tests {
             }]
         );
         // 2 goes silent: sent once as 0, then nothing
-        let fourth = merge_list(&mut sent, &[(1, 0.56), (3, 1.0)]);
+        let fourth = update_list(&mut sent, &[(1, 0.56), (3, 1.0)]);
         assert_eq!(
             fourth,
             [SourceGain {
@@ -285,16 +284,16 @@ mod tests {
                 gain: 0.0
             }]
         );
-        assert!(merge_list(&mut sent, &[(1, 0.56), (3, 1.0)]).is_empty());
+        assert!(update_list(&mut sent, &[(1, 0.56), (3, 1.0)]).is_empty());
         assert_eq!(gains(&sent), [(1, 0.56), (3, 1.0)]);
     }
 
     #[test]
     fn sources_appearing_and_vanishing_together_keep_both_lists_in_id_order() {
         let mut sent = SmallVec::new();
-        merge_list(&mut sent, &[(1, 0.5), (3, 0.5), (5, 0.5)]);
+        update_list(&mut sent, &[(1, 0.5), (3, 0.5), (5, 0.5)]);
         // 1 and 5 vanish, 2 and 4 appear around 3, which moves past the threshold.
-        let changes = merge_list(&mut sent, &[(2, 0.2), (3, 0.9), (4, 0.4)]);
+        let changes = update_list(&mut sent, &[(2, 0.2), (3, 0.9), (4, 0.4)]);
         let listed: Vec<(u32, f32)> = changes.iter().map(|c| (c.avatar.0, c.gain)).collect();
         assert_eq!(
             listed,
@@ -303,7 +302,7 @@ mod tests {
         );
         assert_eq!(gains(&sent), [(2, 0.2), (3, 0.9), (4, 0.4)]);
         // Nothing moves: nothing is sent and the held gains stay as they are.
-        assert!(merge_list(&mut sent, &[(2, 0.2), (3, 0.9), (4, 0.4)]).is_empty());
+        assert!(update_list(&mut sent, &[(2, 0.2), (3, 0.9), (4, 0.4)]).is_empty());
         assert_eq!(gains(&sent), [(2, 0.2), (3, 0.9), (4, 0.4)]);
     }
 

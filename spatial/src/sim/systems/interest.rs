@@ -11,7 +11,6 @@
 
 use bevy_ecs::system::{Local, Query, Res};
 use bevy_ecs::utils::Parallel;
-
 use smallvec::SmallVec;
 
 use crate::sim::components::{Avatar, Interest, Position, RoomGrid, Roster, Stage, VISIBLE_INLINE};
