@@ -21,26 +21,60 @@ const GAIN_MARGIN: f64 = 1e-5;
 /// Relative slack on the interval's ends, in distance, for squaring and taking roots.
 const DISTANCE_MARGIN: f64 = 1e-12;
 
-/// A closed interval of squared listener–source distances (metres², `f64`, computed as
-/// `(source − listener).length_squared()` of the positions widened to `f64`, which is what the
-/// gain formula's distance is the square root of).
+/// Relative slack on the interval's ends for the `f32` squared distance it is tested against
+/// (three subtractions, three products and two sums, each rounded: within 3e-7 of the exact
+/// value).
+const F32_MARGIN: f64 = 1e-6;
+
+/// A closed interval of squared listener–source distances, tested against the squared distance
+/// of the two positions computed in `f32` (`listener.distance_squared(source)`, as the range
+/// test is). The ends are stored as `f32`, rounded inwards: 8 bytes a pair, in the
+/// per-listener lists the audio step reads every tick.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GainBand {
-    near_sq: f64,
-    far_sq: f64,
+    near_sq: f32,
+    far_sq: f32,
 }
 
 impl GainBand {
     /// Contains nothing: the formula is always evaluated.
     pub const EMPTY: GainBand = GainBand {
-        near_sq: f64::INFINITY,
-        far_sq: f64::NEG_INFINITY,
+        near_sq: f32::INFINITY,
+        far_sq: f32::NEG_INFINITY,
     };
 
-    /// Whether a pair at this squared distance would keep the value last sent.
+    /// Whether a pair at this squared distance (`f32`, see above) keeps the answer held.
     #[inline]
-    pub fn contains(&self, distance_sq: f64) -> bool {
+    pub fn contains(&self, distance_sq: f32) -> bool {
         distance_sq >= self.near_sq && distance_sq <= self.far_sq
+    }
+
+    /// The band of exact squared distances `[near_sq, far_sq]`, narrowed so that an `f32`
+    /// squared distance inside it means an exact one inside the original.
+    fn new(near_sq: f64, far_sq: f64) -> GainBand {
+        GainBand {
+            near_sq: round_up(near_sq * (1.0 + F32_MARGIN)),
+            far_sq: round_down(far_sq * (1.0 - F32_MARGIN)),
+        }
+    }
+
+    /// Every squared distance beyond the audible `range` (metres) by the range test itself
+    /// (`distance_sq > range * range`, in `f32`), where a spatial source is silent whatever its
+    /// gain would be. Exact: the band is that test.
+    pub fn beyond(range: f32) -> GainBand {
+        GainBand {
+            near_sq: (range * range).next_up(),
+            far_sq: f32::INFINITY,
+        }
+    }
+
+    /// This band without the distances beyond the audible `range` (there the source is
+    /// silent, not at the gain the band was computed for).
+    pub fn within(self, range: f32) -> GainBand {
+        GainBand {
+            far_sq: self.far_sq.min(range * range),
+            ..self
+        }
     }
 
     /// The interval for a value `sent` (as sent, `f32`): every distance in it gives a gain `g`
@@ -78,15 +112,27 @@ impl GainBand {
         if !(near <= far && near.is_finite() && keeps(near) && keeps(probe_far)) {
             return GainBand::EMPTY;
         }
-        GainBand {
-            near_sq: square(near * (1.0 + DISTANCE_MARGIN)),
-            far_sq: square(far * (1.0 - DISTANCE_MARGIN)),
-        }
+        GainBand::new(
+            square(near * (1.0 + DISTANCE_MARGIN)),
+            square(far * (1.0 - DISTANCE_MARGIN)),
+        )
     }
 }
 
 fn square(x: f64) -> f64 {
     x * x
+}
+
+/// The smallest `f32` not below `x`.
+fn round_up(x: f64) -> f32 {
+    let f = x as f32;
+    if f64::from(f) < x { f.next_up() } else { f }
+}
+
+/// The largest `f32` not above `x`.
+fn round_down(x: f64) -> f32 {
+    let f = x as f32;
+    if f64::from(f) > x { f.next_down() } else { f }
 }
 
 /// Whether the cone leaves every direction at gain 1 (then only distance matters).
@@ -174,21 +220,30 @@ mod tests {
                 continue;
             }
             let band = GainBand::around(p, sent, threshold, floor);
-            let probes = (0..2_000)
-                .map(|step| (f64::from(step) * 0.02).powi(2))
-                .chain(
-                    [band.near_sq, band.far_sq]
-                        .into_iter()
-                        .filter(|x| x.is_finite()),
-                );
-            for d_sq in probes {
-                if band.contains(d_sq) {
-                    assert!(keeps(sent, d_sq), "{p:?}: sent {sent}, d² {d_sq} is inside");
+            // Distances across the model, and a few f32 steps either side of each end.
+            let ends = [band.near_sq, band.far_sq]
+                .into_iter()
+                .filter(|x| x.is_finite())
+                .flat_map(|end| {
+                    (-20..=20).map(move |k| f64::from(end).sqrt() * (1.0 + f64::from(k) * 1e-7))
+                });
+            let probes = (0..2_000).map(|step| f64::from(step) * 0.02).chain(ends);
+            for (i, d) in probes.enumerate() {
+                // Pairs as the simulation has them: two f32 positions, in some direction.
+                let listener = glam::Vec3::new(3.1, 1.7, -20.3);
+                let angle = i as f32 * 0.61;
+                let source = listener + glam::Vec3::new(angle.cos(), 0.05, angle.sin()) * d as f32;
+                let exact = (source.as_dvec3() - listener.as_dvec3()).length_squared();
+                if band.contains(listener.distance_squared(source)) {
+                    assert!(
+                        keeps(sent, exact),
+                        "{p:?}: sent {sent}, d² {exact} is inside"
+                    );
                 }
             }
             // The band is useful: a value holds around the distance that produced it.
             if let Some(d) = at.filter(|_| threshold >= 0.01) {
-                assert!(band.contains(d * d), "{p:?}: {sent} sent at {d} m");
+                assert!(band.contains((d * d) as f32), "{p:?}: {sent} sent at {d} m");
             }
         }
     }
@@ -246,6 +301,41 @@ mod tests {
                 threshold,
                 floor,
             );
+        }
+    }
+
+    #[test]
+    fn the_ends_round_inwards() {
+        // Narrowed for the f32 test, and 0.1 and 0.7 have no exact f32: never wider.
+        for (near, far) in [(0.1, 0.7), (1.0 / 3.0, 2.0 / 3.0), (2.0, 2.0)] {
+            let band = GainBand::new(near, far);
+            assert!(f64::from(band.near_sq) >= near && f64::from(band.far_sq) <= far);
+            assert!(f64::from(band.near_sq) - near < 1e-5 && far - f64::from(band.far_sq) < 1e-5);
+        }
+        assert_eq!(GainBand::new(0.0, f64::INFINITY).far_sq, f32::INFINITY);
+    }
+
+    #[test]
+    fn the_bands_either_side_of_the_range_are_the_range_test() {
+        let range = 15.0f32;
+        let (beyond, within) = (
+            GainBand::beyond(range),
+            GainBand {
+                near_sq: 0.0,
+                far_sq: f32::INFINITY,
+            }
+            .within(range),
+        );
+        let listener = glam::Vec3::new(0.3, 1.7, -2.1);
+        // Directions and distances straddling the range, down to the last few f32 steps.
+        for i in 0..20_000 {
+            let angle = i as f32 * 0.37;
+            let d = range * (0.999_9 + (i % 200) as f32 * 1e-6);
+            let source = listener + glam::Vec3::new(angle.cos(), 0.1, angle.sin()).normalize() * d;
+            let d_sq = listener.distance_squared(source);
+            let out_of_range = d_sq > range * range;
+            assert_eq!(beyond.contains(d_sq), out_of_range, "{d} m");
+            assert_eq!(within.contains(d_sq), !out_of_range, "{d} m");
         }
     }
 

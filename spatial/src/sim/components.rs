@@ -239,21 +239,39 @@ pub(crate) struct Interest {
 /// Interest entries held inline (the default `max_visible`).
 pub(crate) const VISIBLE_INLINE: usize = 64;
 
-/// Gains held inline per listener.
-pub(crate) const HEARD_INLINE: usize = 48;
+/// Gains held inline per listener: one per source in view.
+pub(crate) const HEARD_INLINE: usize = VISIBLE_INLINE;
 
-/// The gains last sent to this avatar's client, by source, ascending.
+/// Per source in this avatar's view (ascending id): what its client holds — the gain last sent,
+/// or nothing — and the distances over which that stays the answer.
+///
+/// Silent sources in view are held too (as [`HeldGain::UNHEARD`]), so that in the steady state
+/// the list matches the interest set entry for entry and the audio step walks both in step.
 #[derive(Component, Default)]
 pub(crate) struct Hearing {
-    pub last_sent: SmallVec<[SentGain; HEARD_INLINE]>,
+    pub held: SmallVec<[HeldGain; HEARD_INLINE]>,
 }
 
-/// A gain as last sent, with the distances over which it still holds.
+/// One source as its listener's client holds it.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct SentGain {
+pub(crate) struct HeldGain {
     pub source: AvatarId,
+    /// The gain last sent; [`HeldGain::UNHEARD`] when the client holds none (never sent, or
+    /// last sent as 0).
     pub gain: f32,
+    /// Squared distances at which the rules (under the spatial zone rule) give the same answer
+    /// as `gain` — keep the value sent, or stay silent.
     pub band: GainBand,
+}
+
+impl HeldGain {
+    /// The `gain` of a source the client does not hear.
+    pub const UNHEARD: f32 = -1.0;
+
+    /// Whether the client holds a gain for this source.
+    pub fn heard(&self) -> bool {
+        self.gain >= 0.0
+    }
 }
 
 /// What this tick produced for this avatar's client, collected into the outbox in avatar

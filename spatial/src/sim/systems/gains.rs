@@ -4,9 +4,12 @@
 //! range). A gain is compared with the value last *sent*, not last computed, so slow drifts
 //! still go out once they add up. A source that falls silent or out of view is sent once as 0.
 //!
-//! Each gain sent carries the band of distances over which it still holds ([`GainBand`]): while
-//! a pair stays inside it the `PannerNode` formula is not evaluated again — its answer would be
-//! "keep the value sent". Sources with a sound cone are evaluated every tick.
+//! Each source in view is held with the band of distances over which the answer stays what the
+//! client already has ([`GainBand`]): the gain sent, or silence beyond the audible range. While
+//! a pair stays inside it nothing is evaluated — the `PannerNode` formula's answer would be
+//! "keep it". Sources with a sound cone are evaluated every tick while in range. Silent sources
+//! are held as well as heard ones, so the held list follows the interest set entry for entry
+//! and the walk over both rarely branches off its usual path.
 
 use bevy_ecs::system::{Local, Query, Res};
 use bevy_ecs::utils::Parallel;
@@ -16,7 +19,7 @@ use crate::audio::{GainBand, Hearing as Rule, PannerParams, hearing, source_gain
 use crate::ids::AvatarId;
 use crate::messages::{GainUpdate, SourceGain};
 use crate::sim::components::{
-    Avatar, HEARD_INLINE, Hearing, Interest, Member, Outgoing, Roster, SentGain,
+    Avatar, HEARD_INLINE, Hearing, HeldGain, Interest, Member, Outgoing, Roster,
 };
 use crate::sim::parallel::batching;
 use crate::sim::resources::{Settings, SimTick};
@@ -27,48 +30,67 @@ struct Rules<'a> {
     range: f32,
     threshold: f32,
     floor: f32,
+    /// Distances certainly beyond `range`.
+    beyond: GainBand,
 }
 
-impl Rules<'_> {
-    fn sent(&self, source: AvatarId, gain: f32) -> SentGain {
-        SentGain {
+impl<'a> Rules<'a> {
+    fn new(params: &'a PannerParams, range: f32, threshold: f32, floor: f32) -> Self {
+        Self {
+            params,
+            range,
+            threshold,
+            floor,
+            beyond: GainBand::beyond(range),
+        }
+    }
+
+    /// A source heard at `gain`, as held once it is sent.
+    fn heard(&self, source: AvatarId, gain: f32) -> HeldGain {
+        HeldGain {
             source,
             gain,
-            band: GainBand::around(self.params, gain, self.threshold, self.floor),
+            band: GainBand::around(self.params, gain, self.threshold, self.floor)
+                .within(self.range),
         }
+    }
+}
+
+/// A source the client does not hear, silent over `band`.
+fn unheard(source: AvatarId, band: GainBand) -> HeldGain {
+    HeldGain {
+        source,
+        gain: HeldGain::UNHEARD,
+        band,
     }
 }
 
 /// What the rules say about one pair this tick.
 enum Now {
-    /// Silent (or out of range, or below the audible floor).
-    Silent,
+    /// Silent: out of range (silent over the band given), below the audible floor or isolated
+    /// by a zone (the band is then empty: evaluated again next tick).
+    Silent(GainBand),
     /// Audible at this gain.
     Audible(f32),
-    /// Inside the band of the value last sent: that value stands.
+    /// Inside the band of what the client holds: that stands.
     Holds,
 }
 
-/// The rules for one pair: zones first, then range, then (unless the last value sent still
-/// holds) the `PannerNode` formula.
+/// The rules for one pair: zones first, then (unless what the client holds still stands) range
+/// and the `PannerNode` formula.
 #[inline(always)]
-fn evaluate(rules: &Rules, listener: &Member, source: &Member, last: Option<&SentGain>) -> Now {
+fn evaluate(rules: &Rules, listener: &Member, source: &Member, last: Option<&HeldGain>) -> Now {
     let zones = listener.zones;
     match hearing(zones, source.zones) {
-        Rule::Silent => Now::Silent,
+        Rule::Silent => Now::Silent(GainBand::EMPTY),
         Rule::Broadcast => Now::Audible(1.0),
         Rule::Spatial => {
-            // The same range test `source_gain` starts with, so the band is only consulted
-            // where the formula would be.
-            if listener.position.distance_squared(source.position) > rules.range * rules.range {
-                return Now::Silent;
+            let d_sq = listener.position.distance_squared(source.position);
+            if last.is_some_and(|last| last.band.contains(d_sq)) {
+                return Now::Holds;
             }
-            if let Some(last) = last {
-                let d_sq =
-                    (source.position.as_dvec3() - listener.position.as_dvec3()).length_squared();
-                if last.band.contains(d_sq) {
-                    return Now::Holds;
-                }
+            if d_sq > rules.range * rules.range {
+                return Now::Silent(rules.beyond);
             }
             let gain = source_gain(
                 rules.params,
@@ -82,7 +104,7 @@ fn evaluate(rules: &Rules, listener: &Member, source: &Member, last: Option<&Sen
             if gain >= rules.floor {
                 Now::Audible(gain)
             } else {
-                Now::Silent
+                Now::Silent(GainBand::EMPTY)
             }
         }
     }
@@ -103,38 +125,54 @@ pub(crate) fn update_gains(
         .batching_strategy(batching())
         .for_each(|(avatar, interest, mut hearing, mut outgoing)| {
             let mut scratch = scratch.borrow_local_mut();
-            let Scratch { inserts, changes } = &mut *scratch;
+            let Scratch {
+                inserts,
+                changes,
+                misses,
+            } = &mut *scratch;
             let template = &avatar.template;
-            let rules = Rules {
-                params: &template.audio,
-                range: template.audible_range,
-                threshold,
-                floor,
-            };
+            let rules = Rules::new(&template.audio, template.audible_range, threshold, floor);
             let roster = rooms
                 .get(avatar.room)
                 .map(|r| r.0.as_slice())
                 .unwrap_or(&[]);
             let listener = interest.me.and_then(|me| roster.get(me as usize));
-            // Interest is in roster order, so sources come in ascending id, like `last_sent`.
-            let sources = interest
-                .visible
-                .iter()
-                .filter(|&&index| Some(index) != interest.me)
-                .filter_map(|&index| roster.get(index as usize))
-                .filter(|_| listener.is_some())
-                .map(|source| (source.state.id, source));
-            update(
-                &mut hearing.last_sent,
-                sources,
-                &rules,
-                |source, last| match listener {
-                    Some(listener) => evaluate(&rules, listener, source, last),
-                    None => Now::Silent,
-                },
-                inserts,
-                changes,
-            );
+            let others = || {
+                interest
+                    .visible
+                    .iter()
+                    .copied()
+                    .filter(|&index| Some(index) != interest.me)
+            };
+            let aligned = listener.is_some_and(|listener| {
+                update_aligned(
+                    &mut hearing.held,
+                    others(),
+                    roster,
+                    listener,
+                    &rules,
+                    misses,
+                    changes,
+                )
+            });
+            if !aligned {
+                // Interest is in roster order, so sources come in ascending id, like `held`.
+                let sources = others()
+                    .filter_map(|index| roster.get(index as usize))
+                    .filter(|_| listener.is_some())
+                    .map(|source| (source.state.id, source));
+                update(
+                    &mut hearing.held,
+                    sources,
+                    &rules,
+                    |source, last| match listener {
+                        Some(listener) => evaluate(&rules, listener, source, last),
+                        None => Now::Silent(GainBand::EMPTY),
+                    },
+                    inserts,
+                    changes,
+                );
+            }
             outgoing.gains = (!changes.is_empty()).then(|| GainUpdate {
                 room: avatar.room_id,
                 tick: now,
@@ -143,29 +181,111 @@ pub(crate) fn update_gains(
         });
 }
 
-/// Per-thread scratch space: gains of sources heard for the first time, and the changes to
-/// send.
+/// Per-thread scratch space: sources in view for the first time, the changes to send, and the
+/// pairs [`update_aligned`] evaluates.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    inserts: Vec<SentGain>,
+    inserts: Vec<HeldGain>,
     changes: Vec<SourceGain>,
+    misses: Vec<(u32, u32)>,
 }
 
-/// Walks the sources heard now (ascending id, with what [`evaluate`] says of each) against the
-/// gains last sent (`sent`, ascending), updates `sent` to what the client holds after the
-/// changes, and fills `changes` with those changes, ascending by source: new sources, gains
-/// that moved past the threshold, and a 0 for each source no longer heard.
+/// The steady state of [`update`]: when `held` lists exactly the sources in view (`others`,
+/// roster indices in ascending order), one pass without branches finds the pairs whose held
+/// answer may no longer stand (a zone rule other than spatial, or a distance outside the
+/// band), and only those are evaluated, in place. Returns `false`, having changed nothing,
+/// when `held` does not line up with the view (then [`update`] walks both).
+#[inline(always)]
+fn update_aligned(
+    held: &mut [HeldGain],
+    others: impl Iterator<Item = u32>,
+    roster: &[Member],
+    listener: &Member,
+    rules: &Rules,
+    misses: &mut Vec<(u32, u32)>,
+    changes: &mut Vec<SourceGain>,
+) -> bool {
+    changes.clear();
+    misses.clear();
+    misses.resize(held.len(), (0, 0));
+    let (mut t, mut missed, mut aligned) = (0usize, 0usize, true);
+    for index in others {
+        let (Some(entry), Some(source)) = (held.get(t), roster.get(index as usize)) else {
+            return false;
+        };
+        aligned &= entry.source == source.state.id;
+        let spatial = hearing(listener.zones, source.zones) == Rule::Spatial;
+        let d_sq = listener.position.distance_squared(source.position);
+        let holds = spatial & entry.band.contains(d_sq);
+        misses[missed] = (t as u32, index);
+        missed += usize::from(!holds);
+        t += 1;
+    }
+    if !aligned || t != held.len() {
+        return false;
+    }
+    for &(t, index) in &misses[..missed] {
+        let last = held[t as usize];
+        let source = &roster[index as usize];
+        let now = evaluate(rules, listener, source, Some(&last));
+        if let Some(entry) = judged(now, Some(last), last.source, rules, changes) {
+            held[t as usize] = entry;
+        }
+    }
+    true
+}
+
+/// What the client holds for a source after this tick, given what the rules say now and what
+/// it held (`None`: in view for the first time): `None` when that stays as it was. Pushes the
+/// change to send, if any.
+#[inline(always)]
+fn judged(
+    now: Now,
+    last: Option<HeldGain>,
+    id: AvatarId,
+    rules: &Rules,
+    changes: &mut Vec<SourceGain>,
+) -> Option<HeldGain> {
+    match (now, last) {
+        (Now::Holds, Some(_)) => None,
+        (Now::Audible(gain), Some(last))
+            if last.heard() && (gain - last.gain).abs() <= rules.threshold =>
+        {
+            None
+        }
+        (Now::Audible(gain), _) => {
+            changes.push(SourceGain { avatar: id, gain });
+            Some(rules.heard(id, gain))
+        }
+        (Now::Silent(band), last) => {
+            if last.is_some_and(|last| last.heard()) {
+                changes.push(SourceGain {
+                    avatar: id,
+                    gain: 0.0,
+                });
+            }
+            Some(unheard(id, band))
+        }
+        (Now::Holds, None) => Some(unheard(id, GainBand::EMPTY)),
+    }
+}
+
+/// Walks the sources in view now (ascending id, with what [`evaluate`] says of each) against
+/// those held (`held`, ascending), updates `held` to what the client holds after the changes,
+/// and fills `changes` with those changes, ascending by source: sources heard anew, gains that
+/// moved past the threshold, and a 0 for each source heard before and silent or out of view
+/// now.
 ///
-/// `sent` is updated in place — in the steady state only the few entries that changed are
-/// written — with sources heard for the first time gathered in `inserts` and merged in at the
-/// end.
+/// `held` is updated in place — in the steady state only the few entries that changed are
+/// written — with sources in view for the first time gathered in `inserts` and merged in at
+/// the end.
 #[inline(always)]
 fn update<T>(
-    sent: &mut SmallVec<[SentGain; HEARD_INLINE]>,
+    held: &mut SmallVec<[HeldGain; HEARD_INLINE]>,
     sources: impl Iterator<Item = (AvatarId, T)>,
     rules: &Rules,
-    mut judge: impl FnMut(T, Option<&SentGain>) -> Now,
-    inserts: &mut Vec<SentGain>,
+    mut judge: impl FnMut(T, Option<&HeldGain>) -> Now,
+    inserts: &mut Vec<HeldGain>,
     changes: &mut Vec<SourceGain>,
 ) {
     changes.clear();
@@ -174,49 +294,47 @@ fn update<T>(
         avatar: id,
         gain: 0.0,
     };
-    let len = sent.len();
+    let len = held.len();
     // `k` reads the old entries, `w` writes the kept ones (never ahead of `k`).
     let (mut k, mut w) = (0, 0);
     for (id, source) in sources {
-        while k < len && sent[k].source < id {
-            changes.push(silenced(sent[k].source));
+        while k < len && held[k].source < id {
+            if held[k].heard() {
+                changes.push(silenced(held[k].source));
+            }
             k += 1;
         }
-        let last = (k < len && sent[k].source == id).then(|| {
+        let last = (k < len && held[k].source == id).then(|| {
             k += 1;
-            sent[k - 1]
+            held[k - 1]
         });
-        match (judge(source, last.as_ref()), last) {
-            (Now::Holds, Some(last)) => {
-                sent[w] = last;
+        let replaced = judged(judge(source, last.as_ref()), last, id, rules, changes);
+        match (last, replaced) {
+            (Some(_), Some(entry)) => {
+                held[w] = entry;
                 w += 1;
             }
-            (Now::Audible(gain), Some(last)) if (gain - last.gain).abs() <= rules.threshold => {
-                sent[w] = last;
+            (Some(last), None) => {
+                // Kept as it is: written only when entries before it were dropped.
+                if w + 1 != k {
+                    held[w] = last;
+                }
                 w += 1;
             }
-            (Now::Audible(gain), Some(_)) => {
-                changes.push(SourceGain { avatar: id, gain });
-                sent[w] = rules.sent(id, gain);
-                w += 1;
-            }
-            (Now::Audible(gain), None) => {
-                changes.push(SourceGain { avatar: id, gain });
-                inserts.push(rules.sent(id, gain));
-            }
-            (Now::Silent, Some(last)) => changes.push(silenced(last.source)),
-            (Now::Silent | Now::Holds, None) => {}
+            (None, entry) => inserts.extend(entry),
         }
     }
-    for gone in &sent[k..] {
-        changes.push(silenced(gone.source));
+    for gone in &held[k..] {
+        if gone.heard() {
+            changes.push(silenced(gone.source));
+        }
     }
-    sent.truncate(w);
+    held.truncate(w);
     if !inserts.is_empty() {
-        sent.extend_from_slice(inserts);
-        sent.sort_unstable_by_key(|g| g.source);
-        changes.sort_unstable_by_key(|c| c.avatar);
+        held.extend_from_slice(inserts);
+        held.sort_unstable_by_key(|g| g.source);
     }
+    debug_assert!(changes.windows(2).all(|c| c[0].avatar < c[1].avatar));
 }
 
 #[cfg(test)]
@@ -224,19 +342,16 @@ mod tests {
     use super::*;
     use crate::audio::ZonePresence;
 
+    /// One tick with the sources in `list` in view, each audible at its gain (silent where the
+    /// gain is negative).
     fn update_list(
-        sent: &mut SmallVec<[SentGain; HEARD_INLINE]>,
+        sent: &mut SmallVec<[HeldGain; HEARD_INLINE]>,
         list: &[(u32, f32)],
     ) -> Vec<SourceGain> {
         let params = PannerParams::default();
-        let rules = Rules {
-            params: &params,
-            range: 100.0,
-            threshold: 0.05,
-            floor: 0.001,
-        };
+        let rules = Rules::new(&params, 100.0, 0.05, 0.001);
         // Stale scratch must not leak into either list.
-        let mut inserts = vec![rules.sent(AvatarId(99), 9.0)];
+        let mut inserts = vec![rules.heard(AvatarId(99), 9.0)];
         let mut changes = vec![SourceGain {
             avatar: AvatarId(98),
             gain: 9.0,
@@ -246,15 +361,25 @@ mod tests {
             sent,
             sources,
             &rules,
-            |g, _| Now::Audible(g),
+            |g, _| {
+                if g < 0.0 {
+                    Now::Silent(GainBand::EMPTY)
+                } else {
+                    Now::Audible(g)
+                }
+            },
             &mut inserts,
             &mut changes,
         );
         changes
     }
 
-    fn gains(sent: &[SentGain]) -> Vec<(u32, f32)> {
-        sent.iter().map(|g| (g.source.0, g.gain)).collect()
+    /// The gains the client holds (silent sources left out).
+    fn gains(sent: &[HeldGain]) -> Vec<(u32, f32)> {
+        sent.iter()
+            .filter(|g| g.heard())
+            .map(|g| (g.source.0, g.gain))
+            .collect()
     }
 
     #[test]
@@ -307,14 +432,115 @@ mod tests {
     }
 
     #[test]
+    fn a_silent_source_in_view_is_held_and_sent_as_soon_as_it_is_heard() {
+        let mut sent = SmallVec::new();
+        assert!(update_list(&mut sent, &[(1, -1.0), (2, 0.5)]).len() == 1);
+        assert_eq!(sent.len(), 2, "the silent source is held too");
+        // Heard at a gain within the threshold of 0: still sent, the client had nothing.
+        let changes = update_list(&mut sent, &[(1, 0.01), (2, 0.5)]);
+        assert_eq!(
+            changes,
+            [SourceGain {
+                avatar: AvatarId(1),
+                gain: 0.01
+            }]
+        );
+        // Silent again: one 0, then nothing while it stays silent in view or leaves it.
+        assert_eq!(update_list(&mut sent, &[(1, -1.0), (2, 0.5)]).len(), 1);
+        assert!(update_list(&mut sent, &[(1, -1.0), (2, 0.5)]).is_empty());
+        assert!(update_list(&mut sent, &[(2, 0.5)]).is_empty());
+        assert_eq!(gains(&sent), [(2, 0.5)]);
+    }
+
+    /// Walkers in and out of range, on and off a stage and in and out of a private booth:
+    /// whenever the held list lines up with the view, the aligned pass gives the changes and
+    /// the held list that the general walk gives.
+    #[test]
+    fn the_aligned_pass_agrees_with_the_general_walk() {
+        let params = PannerParams::default();
+        let rules = Rules::new(&params, 15.0, 0.02, 0.001);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut unit = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let mut roster: Vec<Member> = (0..24)
+            .map(|i| Member {
+                position: glam::Vec3::new(unit() * 30.0, 0.0, unit() * 30.0),
+                yaw: 0.0,
+                zones: ZonePresence::default(),
+                state: crate::snapshot::AvatarState {
+                    id: AvatarId(i + 1),
+                    ..Default::default()
+                },
+            })
+            .collect();
+        let (mut general, mut fast) = (SmallVec::new(), SmallVec::new());
+        let (mut inserts, mut misses) = (Vec::new(), Vec::new());
+        let (mut expected, mut got) = (Vec::new(), Vec::new());
+        let mut compared = 0;
+        for tick in 0..400 {
+            for m in roster.iter_mut() {
+                m.position += glam::Vec3::new(unit() - 0.5, 0.0, unit() - 0.5) * 0.6;
+                m.zones = ZonePresence {
+                    on_stage: unit() < 0.05,
+                    private_zone: (unit() < 0.05).then_some(0),
+                };
+            }
+            // The view: everyone but the listener (index 0), some dropping out now and then.
+            let view: Vec<u32> = (1..roster.len() as u32)
+                .filter(|_| tick % 7 != 0 || unit() < 0.9)
+                .collect();
+            let listener = roster[0];
+            let sources = view
+                .iter()
+                .map(|&i| (roster[i as usize].state.id, &roster[i as usize]));
+            update(
+                &mut general,
+                sources.clone(),
+                &rules,
+                |source, last| evaluate(&rules, &listener, source, last),
+                &mut inserts,
+                &mut expected,
+            );
+            let aligned = update_aligned(
+                &mut fast,
+                view.iter().copied(),
+                &roster,
+                &listener,
+                &rules,
+                &mut misses,
+                &mut got,
+            );
+            if aligned {
+                compared += 1;
+            } else {
+                update(
+                    &mut fast,
+                    sources,
+                    &rules,
+                    |source, last| evaluate(&rules, &listener, source, last),
+                    &mut inserts,
+                    &mut got,
+                );
+            }
+            assert_eq!(got, expected, "tick {tick}");
+            let held = |h: &[HeldGain]| -> Vec<(u32, u32, GainBand)> {
+                h.iter()
+                    .map(|g| (g.source.0, g.gain.to_bits(), g.band))
+                    .collect()
+            };
+            assert_eq!(held(&fast), held(&general), "tick {tick}");
+        }
+        assert!(compared > 250, "the aligned pass ran {compared} times");
+    }
+
+    #[test]
     fn a_gain_inside_its_band_is_not_evaluated() {
         let params = PannerParams::default(); // 1/d
-        let rules = Rules {
-            params: &params,
-            range: 100.0,
-            threshold: 0.02,
-            floor: 0.001,
-        };
+        let rules = Rules::new(&params, 100.0, 0.02, 0.001);
         let at = |x: f32| Member {
             position: glam::Vec3::new(x, 0.0, 0.0),
             yaw: 0.0,
@@ -326,7 +552,7 @@ mod tests {
             panic!("4 m away is audible")
         };
         assert!((gain - 0.25).abs() < 1e-6);
-        let last = rules.sent(AvatarId(1), gain);
+        let last = rules.heard(AvatarId(1), gain);
         assert!(matches!(
             evaluate(&rules, &listener, &at(4.2), Some(&last)),
             Now::Holds
@@ -335,6 +561,44 @@ mod tests {
         assert!(matches!(
             evaluate(&rules, &listener, &at(3.5), Some(&last)),
             Now::Audible(g) if (g - 1.0 / 3.5).abs() < 1e-6
+        ));
+    }
+
+    #[test]
+    fn a_source_beyond_the_range_stays_silent_without_evaluation_and_a_band_stops_at_the_range() {
+        let params = PannerParams::default();
+        let rules = Rules::new(&params, 15.0, 0.02, 0.001);
+        let at = |x: f32| Member {
+            position: glam::Vec3::new(x, 0.0, 0.0),
+            yaw: 0.0,
+            zones: ZonePresence::default(),
+            state: crate::snapshot::AvatarState::default(),
+        };
+        let listener = at(0.0);
+        let Now::Silent(band) = evaluate(&rules, &listener, &at(16.0), None) else {
+            panic!("16 m is beyond a 15 m range")
+        };
+        let last = unheard(AvatarId(1), band);
+        assert!(matches!(
+            evaluate(&rules, &listener, &at(20.0), Some(&last)),
+            Now::Holds
+        ));
+        assert!(matches!(
+            evaluate(&rules, &listener, &at(14.0), Some(&last)),
+            Now::Audible(_)
+        ));
+        // 1/14.5 = 0.069: its band (0.049..0.089, so up to 20 m) ends at the range.
+        let Now::Audible(gain) = evaluate(&rules, &listener, &at(14.5), None) else {
+            panic!("14.5 m is in range")
+        };
+        let last = rules.heard(AvatarId(1), gain);
+        assert!(matches!(
+            evaluate(&rules, &listener, &at(14.9), Some(&last)),
+            Now::Holds
+        ));
+        assert!(matches!(
+            evaluate(&rules, &listener, &at(15.1), Some(&last)),
+            Now::Silent(_)
         ));
     }
 }

@@ -265,7 +265,7 @@ fn rejoin(world: &mut World, avatar: Entity, room_entity: Entity) {
         state.history.reset();
     }
     if let Some(mut hearing) = entity.get_mut::<Hearing>() {
-        hearing.last_sent.clear();
+        hearing.held.clear();
     }
     let (Some(a), Some(p), Some(y), Some(s)) = (
         entity.get::<Avatar>(),
