@@ -22,6 +22,25 @@ pub struct ZonePresence {
     pub private_zone: Option<u16>,
 }
 
+impl ZonePresence {
+    /// With [`ZonePresence::source_key`]: a pair is heard through the `PannerNode` model
+    /// ([`Hearing::Spatial`]) exactly when the listener's key equals the source's — one
+    /// comparison, for loops over many pairs.
+    pub fn listener_key(self) -> u32 {
+        self.private_zone.map_or(0, |zone| u32::from(zone) + 1)
+    }
+
+    /// See [`ZonePresence::listener_key`]; a source broadcasting from a stage has a key no
+    /// listener has.
+    pub fn source_key(self) -> u32 {
+        if self.on_stage && self.private_zone.is_none() {
+            u32::MAX
+        } else {
+            self.listener_key()
+        }
+    }
+}
+
 /// The outcome of the zone rules for one listener–source pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hearing {
@@ -112,6 +131,33 @@ mod tests {
         assert_eq!(hearing(BOOTH_A, STAGE), Hearing::Silent);
         assert_eq!(hearing(BOOTH_A, BOOTH_B), Hearing::Silent);
         assert_eq!(hearing(BOOTH_A, BOOTH_A), Hearing::Spatial);
+    }
+
+    #[test]
+    fn equal_keys_are_exactly_the_spatial_rule() {
+        let places = [
+            OPEN,
+            STAGE,
+            BOOTH_A,
+            BOOTH_B,
+            ZonePresence {
+                on_stage: true,
+                private_zone: Some(3),
+            },
+            ZonePresence {
+                on_stage: false,
+                private_zone: Some(u16::MAX),
+            },
+        ];
+        for listener in places {
+            for source in places {
+                assert_eq!(
+                    listener.listener_key() == source.source_key(),
+                    hearing(listener, source) == Hearing::Spatial,
+                    "{listener:?} hearing {source:?}"
+                );
+            }
+        }
     }
 
     #[test]

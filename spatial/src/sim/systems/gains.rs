@@ -144,17 +144,19 @@ pub(crate) fn update_gains(
                     .copied()
                     .filter(|&index| Some(index) != interest.me)
             };
-            let aligned = listener.is_some_and(|listener| {
-                update_aligned(
+            let aligned = match (listener, interest.me) {
+                (Some(listener), Some(me)) => update_aligned(
                     &mut hearing.held,
-                    others(),
+                    &interest.visible,
+                    me,
                     roster,
                     listener,
                     &rules,
                     misses,
                     changes,
-                )
-            });
+                ),
+                _ => false,
+            };
             if !aligned {
                 // Interest is in roster order, so sources come in ascending id, like `held`.
                 let sources = others()
@@ -190,15 +192,18 @@ pub(crate) struct Scratch {
     misses: Vec<(u32, u32)>,
 }
 
-/// The steady state of [`update`]: when `held` lists exactly the sources in view (`others`,
-/// roster indices in ascending order), one pass without branches finds the pairs whose held
-/// answer may no longer stand (a zone rule other than spatial, or a distance outside the
-/// band), and only those are evaluated, in place. Returns `false`, having changed nothing,
-/// when `held` does not line up with the view (then [`update`] walks both).
+/// The steady state of [`update`]: when `held` lists exactly the sources in view (`visible`,
+/// roster indices in ascending order, without the listener's own index `me`), one pass without
+/// branches finds the pairs whose held answer may no longer stand (a zone rule other than
+/// spatial, or a distance outside the band), and only those are evaluated, in place. Returns
+/// `false`, having changed nothing, when `held` does not line up with the view (then
+/// [`update`] walks both).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn update_aligned(
     held: &mut [HeldGain],
-    others: impl Iterator<Item = u32>,
+    visible: &[u32],
+    me: u32,
     roster: &[Member],
     listener: &Member,
     rules: &Rules,
@@ -206,22 +211,31 @@ fn update_aligned(
     changes: &mut Vec<SourceGain>,
 ) -> bool {
     changes.clear();
+    let (before, after) = match visible.binary_search(&me) {
+        Ok(at) => (&visible[..at], &visible[at + 1..]),
+        Err(_) => (visible, &[][..]),
+    };
+    if before.len() + after.len() != held.len() {
+        return false;
+    }
     misses.clear();
     misses.resize(held.len(), (0, 0));
-    let (mut t, mut missed, mut aligned) = (0usize, 0usize, true);
-    for index in others {
-        let (Some(entry), Some(source)) = (held.get(t), roster.get(index as usize)) else {
-            return false;
-        };
-        aligned &= entry.source == source.state.id;
-        let spatial = hearing(listener.zones, source.zones) == Rule::Spatial;
-        let d_sq = listener.position.distance_squared(source.position);
-        let holds = spatial & entry.band.contains(d_sq);
-        misses[missed] = (t as u32, index);
-        missed += usize::from(!holds);
-        t += 1;
-    }
-    if !aligned || t != held.len() {
+    let (held_before, held_after) = held.split_at(before.len());
+    let mut missed = 0;
+    let key = listener.zones.listener_key();
+    let at = listener.position;
+    let aligned = scan(before, held_before, 0, roster, key, at, misses, &mut missed)
+        && scan(
+            after,
+            held_after,
+            before.len(),
+            roster,
+            key,
+            at,
+            misses,
+            &mut missed,
+        );
+    if !aligned {
         return false;
     }
     for &(t, index) in &misses[..missed] {
@@ -233,6 +247,37 @@ fn update_aligned(
         }
     }
     true
+}
+
+/// The pass of [`update_aligned`] over one run of the view (`indices`) and the entries held
+/// for it (`entries`, the run's first at `offset` in the held list): appends the pairs that
+/// need evaluating to `misses` (as held position and roster index) and returns whether every
+/// entry is for the source it lines up with.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn scan(
+    indices: &[u32],
+    entries: &[HeldGain],
+    offset: usize,
+    roster: &[Member],
+    key: u32,
+    at: glam::Vec3,
+    misses: &mut [(u32, u32)],
+    missed: &mut usize,
+) -> bool {
+    let mut aligned = true;
+    for (t, (&index, entry)) in indices.iter().zip(entries).enumerate() {
+        let Some(source) = roster.get(index as usize) else {
+            return false;
+        };
+        aligned &= entry.source == source.state.id;
+        // The same squared distance, computed the same way, as `evaluate`'s.
+        let holds = (source.zones.source_key() == key)
+            & entry.band.contains(at.distance_squared(source.position));
+        misses[*missed] = ((offset + t) as u32, index);
+        *missed += usize::from(!holds);
+    }
+    aligned
 }
 
 /// What the client holds for a source after this tick, given what the rules say now and what
@@ -489,13 +534,16 @@ mod tests {
                     private_zone: (unit() < 0.05).then_some(0),
                 };
             }
-            // The view: everyone but the listener (index 0), some dropping out now and then.
-            let view: Vec<u32> = (1..roster.len() as u32)
-                .filter(|_| tick % 7 != 0 || unit() < 0.9)
+            // The view: the listener (in the middle of the roster) and the others, some of
+            // them dropping out now and then.
+            let me = 12;
+            let view: Vec<u32> = (0..roster.len() as u32)
+                .filter(|&i| i == me || tick % 7 != 0 || unit() < 0.9)
                 .collect();
-            let listener = roster[0];
+            let listener = roster[me as usize];
             let sources = view
                 .iter()
+                .filter(|&&i| i != me)
                 .map(|&i| (roster[i as usize].state.id, &roster[i as usize]));
             update(
                 &mut general,
@@ -507,7 +555,8 @@ mod tests {
             );
             let aligned = update_aligned(
                 &mut fast,
-                view.iter().copied(),
+                &view,
+                me,
                 &roster,
                 &listener,
                 &rules,
