@@ -9,8 +9,9 @@
 //! 3. **Otherwise it is spatial.** Within the room's audible range the gain is exactly the
 //!    `PannerNode` gain (distance × cone, the source facing along its yaw); beyond it, silence.
 
-use glam::Vec3;
+use glam::{DVec3, Vec3};
 
+use super::band::omnidirectional;
 use super::panner::{PannerParams, panner_gain};
 
 /// Where an avatar stands, as far as audio is concerned.
@@ -88,10 +89,17 @@ pub fn source_gain(
             if listener_pos.distance_squared(source_pos) > audible_range * audible_range {
                 return 0.0;
             }
+            // An omnidirectional source's facing changes nothing (the cone gain is 1 either
+            // way): its sine and cosine are not worth computing.
+            let orientation = if omnidirectional(params) {
+                DVec3::ZERO
+            } else {
+                facing(source_yaw).as_dvec3()
+            };
             panner_gain(
                 params,
                 source_pos.as_dvec3(),
-                facing(source_yaw).as_dvec3(),
+                orientation,
                 listener_pos.as_dvec3(),
             ) as f32
         }
