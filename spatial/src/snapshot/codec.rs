@@ -121,28 +121,36 @@ pub(crate) fn put_entry(out: &mut Vec<u8>, gap: u32, body: &[u8]) {
 }
 
 /// [`put_entry`] for a body given as a 16-byte window that starts with it (the bytes past the
-/// body are ignored): copies a fixed size, which compiles to a couple of moves instead of a
-/// `memcpy` call per entry. `len` (the body's length) is at most 16.
-#[inline]
+/// body are ignored), written into `out` at `at` rather than appended: copies a fixed size,
+/// which compiles to a couple of moves instead of a `memcpy` call per entry, with no length or
+/// capacity to keep up to date. `len` (the body's length) is at most 16; `out` must have
+/// [`ENTRY_ROOM`] bytes from `at`. Returns where the entry ends.
+#[inline(always)]
 pub(crate) fn put_entry_window(
-    out: &mut Vec<u8>,
+    out: &mut [u8],
+    at: usize,
     gap: u32,
     window: &[u8; ENTRY_WINDOW],
     len: usize,
-) {
-    let at = out.len();
+) -> usize {
+    let room = &mut out[at..at + ENTRY_ROOM];
     if gap <= MAX_INLINE_GAP {
-        out.extend_from_slice(window);
-        out[at] |= (gap as u8) << GAP_SHIFT;
-        out.truncate(at + len);
+        room[..ENTRY_WINDOW].copy_from_slice(window);
+        room[0] |= (gap as u8) << GAP_SHIFT;
+        at + len
     } else {
-        out.push(window[0]);
-        put_varint(out, u64::from(gap));
-        let fields_at = out.len();
-        out.extend_from_slice(&window[1..]);
-        out.truncate(fields_at + len - 1);
+        room[0] = window[0];
+        let mut varint = [0u8; 10];
+        let n = write_varint(&mut varint, u64::from(gap));
+        room[1..1 + n].copy_from_slice(&varint[..n]);
+        room[1 + n..n + ENTRY_WINDOW].copy_from_slice(&window[1..]);
+        at + n + len
     }
 }
+
+/// The most bytes [`put_entry_window`] writes from its cursor: the window and a gap varint
+/// (a `u32` takes at most 5 bytes).
+pub(crate) const ENTRY_ROOM: usize = ENTRY_WINDOW + 5;
 
 /// The window [`put_entry_window`] copies. Every entry body fits: a full state is at most
 /// 1 + 3 × 3 + 2 + 1 = 13 bytes and a delta at most 1 + 3 × 3 + 3 + 1 = 14, since coordinates
@@ -509,10 +517,12 @@ mod tests {
         window[0] = 0x85;
         for len in 1..=ENTRY_WINDOW {
             for gap in [1, 2, 3, 4, 127, 128, 70_000] {
-                let (mut sliced, mut windowed) = (vec![7u8], vec![7u8]);
+                let mut sliced = vec![7u8];
                 put_entry(&mut sliced, gap, &window[..len]);
-                put_entry_window(&mut windowed, gap, &window, len);
-                assert_eq!(sliced, windowed, "len {len}, gap {gap}");
+                let mut windowed = vec![0xee; 1 + ENTRY_ROOM];
+                windowed[0] = 7;
+                let end = put_entry_window(&mut windowed, 1, gap, &window, len);
+                assert_eq!(sliced, windowed[..end], "len {len}, gap {gap}");
             }
         }
     }

@@ -25,7 +25,7 @@ use crate::sim::components::{
 use crate::sim::parallel::batching;
 use crate::sim::resources::{Outbox, Settings, SimStats, SimTick};
 use crate::snapshot::codec::{
-    ENTRY_WINDOW, header_len, put_change_body, put_entry, put_entry_window, put_header, put_varint,
+    ENTRY_ROOM, header_len, put_change_body, put_entry, put_entry_window, put_header, put_varint,
     varint_len,
 };
 use crate::snapshot::delta::field_delta;
@@ -137,7 +137,10 @@ fn delta_table(frames: &mut RoomFrames, roster: &[Member], baseline: Tick, table
 #[derive(Default)]
 pub(crate) struct Scratch {
     removed: Vec<u8>,
+    /// Written at a cursor (`changes_len` bytes are this client's), never shrunk: it keeps
+    /// room for a full view's entries without a length to keep up per entry.
     changes: Vec<u8>,
+    changes_len: usize,
     header: Vec<u8>,
     /// Snapshots are written here back to back and handed out as slices of it (`Bytes` keeps
     /// the block alive while any slice is): one allocation per [`ARENA_BYTES`], not per
@@ -218,24 +221,27 @@ fn write_entries(
     scratch: &mut Scratch,
 ) -> Option<(usize, usize)> {
     let Scratch {
-        removed, changes, ..
+        removed,
+        changes,
+        changes_len,
+        ..
     } = scratch;
     removed.clear();
-    changes.clear();
+    *changes_len = 0;
     let (old, table) = match baseline {
         Some((tick, ids)) => (ids, Some(frames.deltas_against(tick)?)),
         None => (&[][..], None),
     };
     let (mut removed_count, mut change_count) = (0, 0);
     let (mut prev_removed, mut prev_change) = (0u32, 0u32);
-    // Room for every visible avatar in full: the pushes below never reallocate.
-    changes.reserve(visible.len() * (ENTRY_WINDOW + 5));
-    let copy = |changes: &mut Vec<u8>, gap: u32, span: Span| copy_entry(frames, changes, gap, span);
-    let full = |index: u32, changes: &mut Vec<u8>, prev: &mut u32, count: &mut usize| {
-        let id = roster[index as usize].state.id.0;
-        copy(changes, id - *prev, frames.full[index as usize]);
-        *prev = id;
-        *count += 1;
+    // Room for every visible avatar in full.
+    let room = visible.len() * ENTRY_ROOM;
+    if changes.len() < room {
+        changes.resize(room, 0);
+    }
+    let mut at = 0;
+    let mut copy = |at: &mut usize, gap: u32, span: Span| {
+        *at = copy_entry(frames, changes, *at, gap, span, visible.len());
     };
     let (mut i, mut j) = (0, 0);
     loop {
@@ -247,11 +253,15 @@ fn write_entries(
                 match table.and_then(|t| t.get(index as usize)).copied() {
                     Some(Span::UNCHANGED) => {}
                     Some(span) if span != Span::ABSENT => {
-                        copy(changes, id.0 - prev_change, span);
+                        copy(&mut at, id.0 - prev_change, span);
                         prev_change = id.0;
                         change_count += 1;
                     }
-                    _ => full(index, changes, &mut prev_change, &mut change_count),
+                    _ => {
+                        copy(&mut at, id.0 - prev_change, frames.full[index as usize]);
+                        prev_change = id.0;
+                        change_count += 1;
+                    }
                 }
                 i += 1;
                 j += 1;
@@ -262,22 +272,40 @@ fn write_entries(
                 removed_count += 1;
                 i += 1;
             }
-            (_, Some((index, _))) => {
-                full(index, changes, &mut prev_change, &mut change_count);
+            (_, Some((index, id))) => {
+                copy(&mut at, id.0 - prev_change, frames.full[index as usize]);
+                prev_change = id.0;
+                change_count += 1;
                 j += 1;
             }
             (_, None) => break,
         }
     }
+    *changes_len = at;
     Some((removed_count, change_count))
 }
 
-/// Appends the entry of `span` with its id gap.
+/// Writes the entry of `span` with its id gap into `changes` at `at`, which has
+/// [`ENTRY_ROOM`] bytes there; returns where it ends. A body longer than the window (none is)
+/// is written by the general encoder, and the buffer regrown for `entries` more.
 #[inline(always)]
-fn copy_entry(frames: &RoomFrames, changes: &mut Vec<u8>, gap: u32, span: Span) {
+fn copy_entry(
+    frames: &RoomFrames,
+    changes: &mut Vec<u8>,
+    at: usize,
+    gap: u32,
+    span: Span,
+    entries: usize,
+) -> usize {
     match frames.window(span) {
-        Some(window) => put_entry_window(changes, gap, window, usize::from(span.len)),
-        None => put_entry(changes, gap, frames.body(span)),
+        Some(window) => put_entry_window(changes, at, gap, window, usize::from(span.len)),
+        None => {
+            changes.truncate(at);
+            put_entry(changes, gap, frames.body(span));
+            let end = changes.len();
+            changes.resize(end + entries * ENTRY_ROOM, 0);
+            end
+        }
     }
 }
 
@@ -293,13 +321,14 @@ fn assemble(
         + varint_len(removed_count as u64)
         + scratch.removed.len()
         + varint_len(change_count as u64)
-        + scratch.changes.len();
+        + scratch.changes_len;
     if size > max_part_bytes {
         return None;
     }
     let Scratch {
         removed,
         changes,
+        changes_len,
         header,
         arena,
     } = scratch;
@@ -315,7 +344,7 @@ fn assemble(
     header.clear();
     put_varint(header, change_count as u64);
     arena.put_slice(header);
-    arena.put_slice(changes);
+    arena.put_slice(&changes[..*changes_len]);
     Some(arena.split().freeze())
 }
 
