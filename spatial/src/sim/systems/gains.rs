@@ -387,6 +387,16 @@ mod tests {
     use super::*;
     use crate::audio::ZonePresence;
 
+    /// Someone standing `x` metres along the X axis, outside every zone.
+    fn member_at(x: f32) -> Member {
+        Member {
+            position: glam::Vec3::new(x, 0.0, 0.0),
+            yaw: 0.0,
+            zones: ZonePresence::default(),
+            state: crate::snapshot::AvatarState::default(),
+        }
+    }
+
     /// One tick with the sources in `list` in view, each audible at its gain (silent where the
     /// gain is negative).
     fn update_list(
@@ -590,25 +600,19 @@ mod tests {
     fn a_gain_inside_its_band_is_not_evaluated() {
         let params = PannerParams::default(); // 1/d
         let rules = Rules::new(&params, 100.0, 0.02, 0.001);
-        let at = |x: f32| Member {
-            position: glam::Vec3::new(x, 0.0, 0.0),
-            yaw: 0.0,
-            zones: ZonePresence::default(),
-            state: crate::snapshot::AvatarState::default(),
-        };
-        let (listener, source) = (at(0.0), at(4.0));
+        let (listener, source) = (member_at(0.0), member_at(4.0));
         let Now::Audible(gain) = evaluate(&rules, &listener, &source, None) else {
             panic!("4 m away is audible")
         };
         assert!((gain - 0.25).abs() < 1e-6);
         let last = rules.heard(AvatarId(1), gain);
         assert!(matches!(
-            evaluate(&rules, &listener, &at(4.2), Some(&last)),
+            evaluate(&rules, &listener, &member_at(4.2), Some(&last)),
             Now::Holds
         ));
         // 1/3.5 = 0.286: outside the band, evaluated (and the caller sends it)
         assert!(matches!(
-            evaluate(&rules, &listener, &at(3.5), Some(&last)),
+            evaluate(&rules, &listener, &member_at(3.5), Some(&last)),
             Now::Audible(g) if (g - 1.0 / 3.5).abs() < 1e-6
         ));
     }
@@ -617,36 +621,30 @@ mod tests {
     fn a_source_beyond_the_range_stays_silent_without_evaluation_and_a_band_stops_at_the_range() {
         let params = PannerParams::default();
         let rules = Rules::new(&params, 15.0, 0.02, 0.001);
-        let at = |x: f32| Member {
-            position: glam::Vec3::new(x, 0.0, 0.0),
-            yaw: 0.0,
-            zones: ZonePresence::default(),
-            state: crate::snapshot::AvatarState::default(),
-        };
-        let listener = at(0.0);
-        let Now::Silent(band) = evaluate(&rules, &listener, &at(16.0), None) else {
+        let listener = member_at(0.0);
+        let Now::Silent(band) = evaluate(&rules, &listener, &member_at(16.0), None) else {
             panic!("16 m is beyond a 15 m range")
         };
         let last = unheard(AvatarId(1), band);
         assert!(matches!(
-            evaluate(&rules, &listener, &at(20.0), Some(&last)),
+            evaluate(&rules, &listener, &member_at(20.0), Some(&last)),
             Now::Holds
         ));
         assert!(matches!(
-            evaluate(&rules, &listener, &at(14.0), Some(&last)),
+            evaluate(&rules, &listener, &member_at(14.0), Some(&last)),
             Now::Audible(_)
         ));
         // 1/14.5 = 0.069: its band (0.049..0.089, so up to 20 m) ends at the range.
-        let Now::Audible(gain) = evaluate(&rules, &listener, &at(14.5), None) else {
+        let Now::Audible(gain) = evaluate(&rules, &listener, &member_at(14.5), None) else {
             panic!("14.5 m is in range")
         };
         let last = rules.heard(AvatarId(1), gain);
         assert!(matches!(
-            evaluate(&rules, &listener, &at(14.9), Some(&last)),
+            evaluate(&rules, &listener, &member_at(14.9), Some(&last)),
             Now::Holds
         ));
         assert!(matches!(
-            evaluate(&rules, &listener, &at(15.1), Some(&last)),
+            evaluate(&rules, &listener, &member_at(15.1), Some(&last)),
             Now::Silent(_)
         ));
     }
