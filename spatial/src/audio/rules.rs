@@ -31,10 +31,16 @@ impl ZonePresence {
         self.private_zone.map_or(0, |zone| u32::from(zone) + 1)
     }
 
+    /// On a stage and not isolated in a private zone: heard by everyone in the room outside
+    /// private zones, at full gain (rule 2), and seen by everyone.
+    pub fn broadcasts(self) -> bool {
+        self.on_stage && self.private_zone.is_none()
+    }
+
     /// See [`ZonePresence::listener_key`]; a source broadcasting from a stage has a key no
     /// listener has.
     pub fn source_key(self) -> u32 {
-        if self.on_stage && self.private_zone.is_none() {
+        if self.broadcasts() {
             u32::MAX
         } else {
             self.listener_key()
@@ -57,7 +63,7 @@ pub enum Hearing {
 pub fn hearing(listener: ZonePresence, source: ZonePresence) -> Hearing {
     if listener.private_zone != source.private_zone {
         Hearing::Silent
-    } else if source.on_stage && source.private_zone.is_none() {
+    } else if source.broadcasts() {
         Hearing::Broadcast
     } else {
         Hearing::Spatial

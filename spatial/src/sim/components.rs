@@ -59,8 +59,9 @@ pub(crate) struct Member {
     pub state: AvatarState,
 }
 
-/// The room's spatial grid: roster indices, with whether each member broadcasts from a stage.
-/// In a room small enough, also everyone's complete interest set as a bit matrix.
+/// In a room small enough, everyone's complete interest set as a bit matrix; otherwise the
+/// room's spatial grid: roster indices, with whether each member broadcasts from a stage (the
+/// grid is only rebuilt when there is no matrix).
 #[derive(Component)]
 pub(crate) struct RoomGrid {
     pub grid: SpatialGrid<(u32, bool)>,

@@ -68,26 +68,27 @@ pub(crate) fn rebuild_grids(
                 matrix,
                 words,
             } = &mut *grid;
-            items.clear();
             stage.0.clear();
             for (index, member) in roster.0.iter().enumerate() {
-                let index = index as u32; // a room holds at most MAX_ROOM_CAPACITY avatars
-                // On a stage *and* not isolated in a private zone: broadcast and visible to all.
-                let broadcasting = member.zones.on_stage && member.zones.private_zone.is_none();
-                items.push(((index, broadcasting), member.position));
-                if broadcasting {
-                    stage.0.push(index);
+                // Broadcasting from a stage: visible to all.
+                if member.zones.broadcasts() {
+                    stage.0.push(index as u32); // a room holds at most MAX_ROOM_CAPACITY avatars
                 }
             }
-            grid.rebuild(template.bounds.min, template.bounds.max, items);
             let members = roster.0.len();
             if members <= max_visible && members <= MATRIX_MEMBERS {
                 // Nobody can be crowded out (everyone in view is at most the whole room), so
-                // each interest set is exactly: oneself, the stage and whoever is in range.
+                // each interest set is exactly: oneself, the stage and whoever is in range. The
+                // grid is not needed.
                 interest_matrix(&roster.0, &stage.0, radius, matrix, words);
             } else {
                 matrix.clear();
                 *words = 0;
+                items.clear();
+                items.extend(roster.0.iter().enumerate().map(|(index, member)| {
+                    ((index as u32, member.zones.broadcasts()), member.position)
+                }));
+                grid.rebuild(template.bounds.min, template.bounds.max, items);
             }
         },
     );
