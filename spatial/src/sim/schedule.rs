@@ -27,7 +27,8 @@ pub enum TickStep {
     Inputs,
     /// Dead reckoning with each avatar's velocity.
     Integrate,
-    /// Spatial hash grids, stages and zone presence.
+    /// Rosters, interest matrices or spatial hash grids, stages and zone presence; each room's
+    /// snapshot material.
     Grid,
     /// Who sees whom.
     Interest,
@@ -123,7 +124,6 @@ pub(crate) fn tick_schedule() -> Schedule {
         step!(TickStep::Audio, gains::update_gains),
         step!(
             TickStep::Snapshots,
-            snapshots::prepare_frames,
             snapshots::build_snapshots,
             snapshots::collect_outputs,
         ),

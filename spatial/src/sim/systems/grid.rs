@@ -1,13 +1,16 @@
 //! Per room: the roster (every member's pose, zone presence and quantised state, computed once
-//! here for the rest of the tick), the spatial grid and the stage list.
+//! here for the rest of the tick), the interest matrix or the spatial grid, the stage list, and
+//! the snapshot material every client's snapshot is cut from ([`prepare_frames`]).
 
 use bevy_ecs::system::{Query, Res};
 
 use crate::sim::components::{
-    Avatar, MATRIX_MEMBERS, Member, Occupants, Position, Room, RoomGrid, Roster, Seat, Stage, Yaw,
+    Avatar, MATRIX_MEMBERS, Member, Occupants, Position, Room, RoomFrames, RoomGrid, Roster, Seat,
+    SnapshotState, Stage, Yaw,
 };
 use crate::sim::parallel::batching;
-use crate::sim::resources::Settings;
+use crate::sim::resources::{Settings, SimTick};
+use crate::sim::systems::snapshots::prepare_frames;
 use crate::snapshot::{AvatarState, flags, quantize_position, quantize_yaw};
 
 type RoomItems<'a> = (
@@ -16,17 +19,21 @@ type RoomItems<'a> = (
     &'a mut Roster,
     &'a mut RoomGrid,
     &'a mut Stage,
+    &'a mut RoomFrames,
 );
 
 pub(crate) fn rebuild_grids(
+    tick: Res<SimTick>,
     settings: Res<Settings>,
     mut rooms: Query<RoomItems>,
     avatars: Query<(&Avatar, &Position, &Yaw, &Seat)>,
+    viewers: Query<&SnapshotState>,
 ) {
     let radius = settings.0.aoi_radius;
     let max_visible = settings.0.max_visible;
+    let (now, window) = (tick.0, settings.0.ack_window);
     rooms.par_iter_mut().batching_strategy(batching()).for_each(
-        |(room, occupants, mut roster, mut grid, mut stage)| {
+        |(room, occupants, mut roster, mut grid, mut stage, mut frames)| {
             let template = &room.template;
             roster.0.clear();
             // Members are in join order, which is ascending id: the roster comes out sorted.
@@ -61,6 +68,7 @@ pub(crate) fn rebuild_grids(
                 });
             }
             debug_assert!(roster.0.windows(2).all(|w| w[0].state.id < w[1].state.id));
+            prepare_frames(now, window, occupants, &roster.0, &mut frames, &viewers);
 
             let RoomGrid {
                 grid,

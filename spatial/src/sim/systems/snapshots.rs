@@ -1,8 +1,9 @@
 //! Snapshots: what each client sees, delta-coded against what it acknowledged, encoded, split.
 //!
-//! Most of the work is shared. Per room, [`prepare_frames`] encodes every member's entry once:
-//! its full state, and its delta against each baseline tick some client of the room holds (the
-//! state an avatar had at a tick is the same in every client's view of that tick). Per client,
+//! Most of the work is shared. Per room, [`prepare_frames`] (run by the grid step, right after
+//! the roster is built) encodes every member's entry once: its full state, and its delta
+//! against each baseline tick some client of the room holds (the state an avatar had at a tick
+//! is the same in every client's view of that tick). Per client,
 //! [`build_snapshots`] then only walks its baseline view against its current view — both lists
 //! of ids — and copies the prepared bytes. A view is kept as its ids only, shared between ticks
 //! while it does not change. A snapshot too big for one datagram is re-derived and split by the
@@ -32,68 +33,62 @@ use crate::snapshot::delta::field_delta;
 use crate::snapshot::{AvatarChange, Delivery, EncodedSnapshot, View, diff, encode_snapshot};
 use crate::telemetry;
 
-/// Per room: recent roster states, and this tick's entry bodies (full, and delta against every
-/// baseline in use).
+/// One room's recent roster states, and this tick's entry bodies (full, and delta against every
+/// baseline its clients hold). Run by the grid step right after it builds the roster, while
+/// that is at hand.
 pub(crate) fn prepare_frames(
-    tick: Res<SimTick>,
-    settings: Res<Settings>,
-    mut rooms: Query<(&Occupants, &Roster, &mut RoomFrames)>,
-    viewers: Query<&SnapshotState>,
+    now: Tick,
+    window: u64,
+    occupants: &Occupants,
+    roster: &[Member],
+    frames: &mut RoomFrames,
+    viewers: &Query<&SnapshotState>,
 ) {
-    let now = tick.0;
-    let window = settings.0.ack_window;
-    rooms.par_iter_mut().batching_strategy(batching()).for_each(
-        |(occupants, roster, mut frames)| {
-            let frames = &mut *frames;
-            let roster = &roster.0;
+    // The states of this tick join the past; those no baseline can refer to leave it.
+    let mut states = Vec::new();
+    while frames
+        .past
+        .front()
+        .is_some_and(|(t, _)| now.saturating_sub(*t) > window)
+    {
+        if let Some((_, old)) = frames.past.pop_front() {
+            states = old;
+        }
+    }
+    states.clear();
+    states.extend(roster.iter().map(|m| m.state));
+    frames.past.push_back((now, states));
 
-            // The states of this tick join the past; those no baseline can refer to leave it.
-            let mut states = Vec::new();
-            while frames
-                .past
-                .front()
-                .is_some_and(|(t, _)| now.saturating_sub(*t) > window)
-            {
-                if let Some((_, old)) = frames.past.pop_front() {
-                    states = old;
-                }
-            }
-            states.clear();
-            states.extend(roster.iter().map(|m| m.state));
-            frames.past.push_back((now, states));
+    frames.bytes.clear();
+    frames.full.clear();
+    for member in roster {
+        let start = frames.bytes.len();
+        put_change_body(&mut frames.bytes, &AvatarChange::Full(member.state));
+        frames.full.push(span(start, frames.bytes.len()));
+    }
 
-            frames.bytes.clear();
-            frames.full.clear();
-            for member in roster {
-                let start = frames.bytes.len();
-                put_change_body(&mut frames.bytes, &AvatarChange::Full(member.state));
-                frames.full.push(span(start, frames.bytes.len()));
-            }
-
-            // The baselines the room's clients will be coded against this tick.
-            let mut tables = std::mem::take(&mut frames.deltas);
-            for (_, mut table) in tables.drain(..) {
-                table.clear();
-                frames.spare.push(table);
-            }
-            frames.deltas = tables;
-            for (entity, _) in &occupants.members {
-                let Some(baseline) = viewers
-                    .get(*entity)
-                    .ok()
-                    .and_then(|s| s.history.baseline_tick(now, window))
-                else {
-                    continue;
-                };
-                if frames.deltas.iter().any(|(t, _)| *t == baseline) {
-                    continue;
-                }
-                let mut table = frames.spare.pop().unwrap_or_default();
-                delta_table(frames, roster, baseline, &mut table);
-                frames.deltas.push((baseline, table));
-            }
-        },
-    );
+    // The baselines the room's clients will be coded against this tick.
+    let mut tables = std::mem::take(&mut frames.deltas);
+    for (_, mut table) in tables.drain(..) {
+        table.clear();
+        frames.spare.push(table);
+    }
+    frames.deltas = tables;
+    for (entity, _) in &occupants.members {
+        let Some(baseline) = viewers
+            .get(*entity)
+            .ok()
+            .and_then(|s| s.history.baseline_tick(now, window))
+        else {
+            continue;
+        };
+        if frames.deltas.iter().any(|(t, _)| *t == baseline) {
+            continue;
+        }
+        let mut table = frames.spare.pop().unwrap_or_default();
+        delta_table(frames, roster, baseline, &mut table);
+        frames.deltas.push((baseline, table));
+    }
 }
 
 fn span(start: usize, end: usize) -> Span {
