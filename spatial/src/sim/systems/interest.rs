@@ -99,14 +99,64 @@ pub(crate) fn update_interest(
         });
 }
 
-/// Appends the indices of the bits set in `words`, ascending.
+/// Appends the indices of the bits set in `words`, ascending (reserving for all of them first,
+/// so the pushes need no capacity checks).
 fn push_set_bits(words: &[u64], out: &mut SmallVec<[u32; VISIBLE_INLINE]>) {
-    for (word_index, &word) in words.iter().enumerate() {
-        let mut bits = word;
-        while bits != 0 {
-            let bit = bits.trailing_zeros();
-            out.push(word_index as u32 * 64 + bit);
-            bits &= bits - 1;
+    let count = words.iter().map(|w| w.count_ones() as usize).sum();
+    out.reserve(count);
+    out.extend(SetBits {
+        words,
+        word: 0,
+        bits: words.first().copied().unwrap_or(0),
+        left: count,
+    });
+}
+
+/// The set bits of a slice of words, ascending, with their exact count.
+struct SetBits<'a> {
+    words: &'a [u64],
+    /// The word being read, and what is left of it.
+    word: usize,
+    bits: u64,
+    left: usize,
+}
+
+impl Iterator for SetBits<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        while self.bits == 0 {
+            self.word += 1;
+            self.bits = *self.words.get(self.word)?;
         }
+        let bit = self.bits.trailing_zeros();
+        self.bits &= self.bits - 1;
+        self.left -= 1;
+        Some(self.word as u32 * 64 + bit)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_bits_come_out_ascending_and_counted() {
+        let words = [0b1011, 0, 1 << 63, u64::MAX];
+        let mut out = SmallVec::new();
+        out.push(7);
+        push_set_bits(&words, &mut out);
+        let mut expected = vec![7, 0, 1, 3, 191];
+        expected.extend(192..256);
+        assert_eq!(out.as_slice(), expected.as_slice());
+        let mut none = SmallVec::new();
+        push_set_bits(&[], &mut none);
+        push_set_bits(&[0, 0], &mut none);
+        assert!(none.is_empty());
     }
 }
