@@ -135,8 +135,10 @@ pub(crate) fn put_entry_window(
 ) -> usize {
     let room = &mut out[at..at + ENTRY_ROOM];
     if gap <= MAX_INLINE_GAP {
-        room[..ENTRY_WINDOW].copy_from_slice(window);
-        room[0] |= (gap as u8) << GAP_SHIFT;
+        // The gap goes into the head byte, the lowest of the little-endian word, in a register:
+        // patching the byte after the copy made every entry wait on its own store.
+        let word = u128::from_le_bytes(*window) | (u128::from(gap) << GAP_SHIFT);
+        room[..ENTRY_WINDOW].copy_from_slice(&word.to_le_bytes());
         at + len
     } else {
         room[0] = window[0];

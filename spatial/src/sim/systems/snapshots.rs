@@ -235,9 +235,8 @@ fn write_entries(
         changes.resize(room, 0);
     }
     let mut at = 0;
-    let mut copy = |at: &mut usize, gap: u32, span: Span| {
-        *at = copy_entry(frames, changes, *at, gap, span, visible.len());
-    };
+    let mut copy =
+        |at: usize, gap: u32, span: Span| copy_entry(frames, changes, at, gap, span, visible.len());
     let (mut i, mut j) = (0, 0);
     loop {
         let now = visible
@@ -248,12 +247,12 @@ fn write_entries(
                 match table.and_then(|t| t.get(index as usize)).copied() {
                     Some(Span::UNCHANGED) => {}
                     Some(span) if span != Span::ABSENT => {
-                        copy(&mut at, id.0 - prev_change, span);
+                        at = copy(at, id.0 - prev_change, span);
                         prev_change = id.0;
                         change_count += 1;
                     }
                     _ => {
-                        copy(&mut at, id.0 - prev_change, frames.full[index as usize]);
+                        at = copy(at, id.0 - prev_change, frames.full[index as usize]);
                         prev_change = id.0;
                         change_count += 1;
                     }
@@ -268,7 +267,7 @@ fn write_entries(
                 i += 1;
             }
             (_, Some((index, id))) => {
-                copy(&mut at, id.0 - prev_change, frames.full[index as usize]);
+                at = copy(at, id.0 - prev_change, frames.full[index as usize]);
                 prev_change = id.0;
                 change_count += 1;
                 j += 1;
