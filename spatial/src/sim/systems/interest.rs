@@ -50,15 +50,24 @@ pub(crate) fn update_interest(
         .for_each(|(avatar, position, mut interest)| {
             let Interest { visible, me } = &mut *interest;
             visible.clear();
-            *me = None;
+            let last = me.take();
             let Ok((grid, stage, roster)) = rooms.get(avatar.room) else {
                 return;
             };
             let roster = &roster.0;
-            *me = roster
-                .binary_search_by_key(&avatar.id, |m| m.state.id)
-                .ok()
-                .map(|i| i as u32);
+            // Last tick's place in the roster, unless someone before it left (or this is new).
+            *me = last
+                .filter(|&i| {
+                    roster
+                        .get(i as usize)
+                        .is_some_and(|m| m.state.id == avatar.id)
+                })
+                .or_else(|| {
+                    roster
+                        .binary_search_by_key(&avatar.id, |m| m.state.id)
+                        .ok()
+                        .map(|i| i as u32)
+                });
             if let Some(row) = me.and_then(|me| grid.row(me)) {
                 // A small room: the set was computed for the whole room at once.
                 push_set_bits(row, visible);
