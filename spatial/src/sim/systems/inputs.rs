@@ -54,9 +54,11 @@ pub(crate) fn apply_inputs(
         if teleport.is_none() && movement.is_none() {
             continue;
         }
-        let Ok(mut occupants) = rooms.get_mut(avatar.room) else {
+        // The room's seats matter only for teleports and seated avatars: most moves skip the
+        // lookup.
+        if (teleport.is_some() || seat.0.is_some()) && !rooms.contains(avatar.room) {
             continue;
-        };
+        }
         let template = &avatar.template;
         let mut reasons = Vec::new();
         let stand_up =
@@ -76,7 +78,7 @@ pub(crate) fn apply_inputs(
                 }
             };
 
-        if let Some(to) = teleport {
+        if let (Some(to), Ok(mut occupants)) = (teleport, rooms.get_mut(avatar.room)) {
             match resolve_teleport(template, to, config.teleport_snap_radius) {
                 None => reasons.push(CorrectionReason::TeleportRefused),
                 Some(TeleportTarget::Seat(index)) => {
@@ -143,6 +145,7 @@ pub(crate) fn apply_inputs(
                 .and_then(|index| template.seats.get(usize::from(index)))
                 .map(|place| place.position);
             if seat_position.is_some_and(|p| p.distance(position.0) > config.seat_release_distance)
+                && let Ok(mut occupants) = rooms.get_mut(avatar.room)
             {
                 stand_up(&mut seat, &mut occupants, &mut seat_changes);
             }
