@@ -21,7 +21,8 @@ pub(crate) fn start_pool() {
 }
 
 /// How a parallel step splits its items: a few batches per thread, so that a thread the OS
-/// deschedules (the machine is shared) does not hold up the whole step.
+/// deschedules (the machine is shared) does not hold up the whole step. Eight measured best on
+/// the 2-core development machine (against 2, 4 and 16; `docs/benchmarks.md`).
 pub(crate) fn batching() -> BatchingStrategy {
-    BatchingStrategy::new().batches_per_thread(4)
+    BatchingStrategy::new().batches_per_thread(8)
 }
