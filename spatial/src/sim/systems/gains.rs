@@ -137,13 +137,6 @@ pub(crate) fn update_gains(
                 .map(|r| r.0.as_slice())
                 .unwrap_or(&[]);
             let listener = interest.me.and_then(|me| roster.get(me as usize));
-            let others = || {
-                interest
-                    .visible
-                    .iter()
-                    .copied()
-                    .filter(|&index| Some(index) != interest.me)
-            };
             let aligned = match (listener, interest.me) {
                 (Some(listener), Some(me)) => update_aligned(
                     &mut hearing.held,
@@ -159,8 +152,11 @@ pub(crate) fn update_gains(
             };
             if !aligned {
                 // Interest is in roster order, so sources come in ascending id, like `held`.
-                let sources = others()
-                    .filter_map(|index| roster.get(index as usize))
+                let sources = interest
+                    .visible
+                    .iter()
+                    .filter(|&&index| Some(index) != interest.me)
+                    .filter_map(|&index| roster.get(index as usize))
                     .filter(|_| listener.is_some())
                     .map(|source| (source.state.id, source));
                 update(

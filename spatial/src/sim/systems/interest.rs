@@ -108,11 +108,10 @@ pub(crate) fn update_interest(
         });
 }
 
-/// Appends the indices of the bits set in `words`, ascending (reserving for all of them first,
-/// so the pushes need no capacity checks).
+/// Appends the indices of the bits set in `words`, ascending. The iterator's exact size lets
+/// `extend` reserve once and write without a capacity check per index.
 fn push_set_bits(words: &[u64], out: &mut SmallVec<[u32; VISIBLE_INLINE]>) {
     let count = words.iter().map(|w| w.count_ones() as usize).sum();
-    out.reserve(count);
     out.extend(SetBits {
         words,
         word: 0,

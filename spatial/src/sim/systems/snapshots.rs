@@ -132,10 +132,9 @@ fn delta_table(frames: &mut RoomFrames, roster: &[Member], baseline: Tick, table
 #[derive(Default)]
 pub(crate) struct Scratch {
     removed: Vec<u8>,
-    /// Written at a cursor (`changes_len` bytes are this client's), never shrunk: it keeps
-    /// room for a full view's entries without a length to keep up per entry.
+    /// Written at a cursor (the first [`Written::change_bytes`] are this client's), never
+    /// shrunk: it keeps room for a full view's entries without a length to keep up per entry.
     changes: Vec<u8>,
-    changes_len: usize,
     header: Vec<u8>,
     /// Snapshots are written here back to back and handed out as slices of it (`Bytes` keeps
     /// the block alive while any slice is): one allocation per [`ARENA_BYTES`], not per
@@ -173,16 +172,16 @@ pub(crate) fn build_snapshots(
             let mut scratch = scratch.borrow_local_mut();
             let scratch = &mut *scratch;
             let written = write_entries(frames, roster, visible, baseline, scratch);
-            let has_changes = written.is_none_or(|(removed, changes)| removed + changes > 0);
+            let has_changes = written.is_none_or(|w| w.removed + w.changes > 0);
             if !history.due(now, has_changes, config.snapshot_keepalive_ticks) {
                 return;
             }
             let baseline_tick = baseline.map(|(tick, _)| tick);
-            let fitted = written.and_then(|counts| {
+            let fitted = written.and_then(|written| {
                 assemble(
                     now,
                     baseline_tick,
-                    counts,
+                    written,
                     scratch,
                     config.max_datagram_bytes,
                 )
@@ -214,15 +213,11 @@ fn write_entries(
     visible: &[u32],
     baseline: Option<(Tick, &[AvatarId])>,
     scratch: &mut Scratch,
-) -> Option<(usize, usize)> {
+) -> Option<Written> {
     let Scratch {
-        removed,
-        changes,
-        changes_len,
-        ..
+        removed, changes, ..
     } = scratch;
     removed.clear();
-    *changes_len = 0;
     let (old, table) = match baseline {
         Some((tick, ids)) => (ids, Some(frames.deltas_against(tick)?)),
         None => (&[][..], None),
@@ -275,8 +270,20 @@ fn write_entries(
             (_, None) => break,
         }
     }
-    *changes_len = at;
-    Some((removed_count, change_count))
+    Some(Written {
+        removed: removed_count,
+        changes: change_count,
+        change_bytes: at,
+    })
+}
+
+/// What [`write_entries`] left in the scratch buffers: the removed ids and the changes
+/// (`removed` is all of its buffer, the changes are its first `change_bytes`).
+#[derive(Clone, Copy)]
+struct Written {
+    removed: usize,
+    changes: usize,
+    change_bytes: usize,
 }
 
 /// Writes the entry of `span` with its id gap into `changes` at `at`, which has
@@ -307,28 +314,27 @@ fn copy_entry(
 fn assemble(
     now: Tick,
     baseline: Option<Tick>,
-    (removed_count, change_count): (usize, usize),
+    written: Written,
     scratch: &mut Scratch,
     max_part_bytes: usize,
 ) -> Option<Bytes> {
     let size = header_len(now, baseline)
-        + varint_len(removed_count as u64)
+        + varint_len(written.removed as u64)
         + scratch.removed.len()
-        + varint_len(change_count as u64)
-        + scratch.changes_len;
+        + varint_len(written.changes as u64)
+        + written.change_bytes;
     if size > max_part_bytes {
         return None;
     }
     let Scratch {
         removed,
         changes,
-        changes_len,
         header,
         arena,
     } = scratch;
     header.clear();
     put_header(header, now, baseline, 0, 1);
-    put_varint(header, removed_count as u64);
+    put_varint(header, written.removed as u64);
     if arena.capacity() < size {
         // A fresh block; the old one lives on in the slices already handed out.
         *arena = BytesMut::with_capacity(ARENA_BYTES.max(size));
@@ -336,9 +342,9 @@ fn assemble(
     arena.put_slice(header);
     arena.put_slice(removed);
     header.clear();
-    put_varint(header, change_count as u64);
+    put_varint(header, written.changes as u64);
     arena.put_slice(header);
-    arena.put_slice(&changes[..*changes_len]);
+    arena.put_slice(&changes[..written.change_bytes]);
     Some(arena.split().freeze())
 }
 
