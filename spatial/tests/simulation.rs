@@ -849,3 +849,88 @@ fn a_crowd_is_capped_at_max_visible_keeping_self_stage_and_nearest() {
     expected.sort();
     assert_eq!(seen, expected, "self, the stage, then the two nearest");
 }
+
+/// A room of at most 128 members (and `max_visible`) keeps its gains in one table for the room;
+/// a larger one per client. Crossing the size either way hands the gains over: nobody is re-sent a gain
+/// it holds, a newcomer is heard once and silenced once when it leaves.
+#[test]
+fn gains_survive_a_room_crossing_the_size_of_its_interest_matrix() {
+    const MATRIX_MEMBERS: usize = 128;
+    let config = SpatialConfig {
+        aoi_radius: 100.0,
+        grid_cell_size: 25.0,
+        max_visible: 1_000,
+        ..SpatialConfig::default()
+    };
+    let mut sim = simulation(config);
+    let mut text = String::from(
+        "name = \"crowd\"\ncapacity = 200\naudible_range = 40.0\n\
+         bounds = { min = [0.0, 0.0, 0.0], max = [20.0, 3.0, 20.0] }\n",
+    );
+    for i in 0..=MATRIX_MEMBERS {
+        let (x, z) = (1.0 + (i % 12) as f32 * 1.5, 1.0 + (i / 12) as f32 * 1.5);
+        text.push_str(&format!("[[spawn_points]]\nposition = [{x}, 0.0, {z}]\n"));
+    }
+    let (room, _) = custom_room(&mut sim, &text);
+    let first: Vec<ClientId> = (0..MATRIX_MEMBERS).map(|_| ClientId::new()).collect();
+    let mut out = join(&mut sim, room, &first);
+    let mut heard = vec![0usize; first.len()];
+    for _ in 0..3 {
+        for (count, client) in heard.iter_mut().zip(&first) {
+            *count += gains(&out, *client).map_or(0, |g| g.gains.len());
+        }
+        out = sim.step();
+    }
+    assert!(
+        heard.iter().all(|&n| n == MATRIX_MEMBERS - 1),
+        "each hears the others, once"
+    );
+
+    // One more: the room is now larger than a matrix.
+    let newcomer = ClientId::new();
+    let out = join(&mut sim, room, &[newcomer]);
+    let newcomer_id = joined(&out, newcomer).expect("joined").avatar;
+    let mut updates: Vec<_> = first
+        .iter()
+        .flat_map(|c| gains(&out, *c).into_iter().flat_map(|g| g.gains))
+        .collect();
+    for _ in 0..3 {
+        let out = sim.step();
+        for client in &first {
+            updates.extend(gains(&out, *client).into_iter().flat_map(|g| g.gains));
+        }
+    }
+    let hearers = updates.len();
+    assert_eq!(hearers, MATRIX_MEMBERS, "everyone hears the newcomer");
+    assert!(
+        updates
+            .iter()
+            .all(|g| g.avatar == newcomer_id && g.gain > 0.0),
+        "only the newcomer, once each: {updates:?}"
+    );
+
+    // It leaves: back to a table, and the only news is its silence.
+    sim.submit(SpatialInput::Leave { client: newcomer });
+    let mut updates = Vec::new();
+    for _ in 0..4 {
+        let out = sim.step();
+        for client in &first {
+            updates.extend(gains(&out, *client).into_iter().flat_map(|g| g.gains));
+        }
+    }
+    assert_eq!(updates.len(), first.len(), "{updates:?}");
+    assert!(
+        updates
+            .iter()
+            .all(|g| g.avatar == newcomer_id && g.gain == 0.0)
+    );
+
+    // And a rejoin starts the client's gains afresh in the table too.
+    let out = join(&mut sim, room, &first[..1]);
+    assert!(joined(&out, first[0]).is_some());
+    let again = gains(&out, first[0]).map_or(0, |g| g.gains.len())
+        + (0..2)
+            .map(|_| gains(&sim.step(), first[0]).map_or(0, |g| g.gains.len()))
+            .sum::<usize>();
+    assert_eq!(again, MATRIX_MEMBERS - 1, "the others, sent again");
+}

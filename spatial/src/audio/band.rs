@@ -46,7 +46,8 @@ impl GainBand {
     /// Whether a pair at this squared distance (`f32`, see above) keeps the answer held.
     #[inline]
     pub fn contains(&self, distance_sq: f32) -> bool {
-        distance_sq >= self.near_sq && distance_sq <= self.far_sq
+        // Both comparisons, no branch: loops over many pairs vectorise.
+        (distance_sq >= self.near_sq) & (distance_sq <= self.far_sq)
     }
 
     /// The band of exact squared distances `[near_sq, far_sq]`, narrowed so that an `f32`

@@ -23,9 +23,10 @@ use crate::snapshot::codec::ENTRY_WINDOW;
 use crate::snapshot::{AvatarState, SnapshotHistory};
 use crate::template::RoomTemplate;
 
-/// A room: its template and avatar numbering (its id is the `Directory` key).
+/// A room: its id (also the `Directory` key), template and avatar numbering.
 #[derive(Component)]
 pub(crate) struct Room {
+    pub id: RoomId,
     pub template: Arc<RoomTemplate>,
     /// The next avatar number to hand out (numbers are never reused in a room's lifetime).
     pub next_avatar: u32,
@@ -166,6 +167,33 @@ impl Span {
         len: 0,
     };
 }
+
+/// In a room with an interest matrix this tick (see [`RoomGrid::matrix`]), what every member's
+/// client holds for every source, as one table for the whole room — the room-wide form of
+/// [`Hearing`], which holds it per client otherwise (in larger rooms). The audio step walks the
+/// table row by row: one listener's entries lie side by side, and the sources are the roster
+/// itself, so nothing is looked up per pair and a change of view is a change of bits, not of
+/// a list.
+#[derive(Component, Default)]
+pub(crate) struct RoomHearing {
+    /// Whether the table holds the room's gains (the room had a matrix at the last audio
+    /// step); otherwise each member's [`Hearing`] does.
+    pub active: bool,
+    /// The avatars the rows (listeners) and the columns (sources) stand for, ascending.
+    pub ids: Vec<AvatarId>,
+    /// Row-major, `ids.len()` squared: the gain held ([`HeldGain::UNHEARD`] for a silent
+    /// source in view, [`NOT_HELD`] for one out of view), as in [`HeldGain::gain`].
+    pub gains: Vec<f32>,
+    /// Row-major like `gains`: the band over which the held answer stands.
+    pub bands: Vec<GainBand>,
+    /// Per roster member: its client (filled with the roster).
+    pub clients: Vec<ClientId>,
+    /// This tick's updates, in roster order (moved to the outbox at the end of the tick).
+    pub out: Vec<(ClientId, GainUpdate)>,
+}
+
+/// A [`RoomHearing`] entry for a source the client holds nothing for.
+pub(crate) const NOT_HELD: f32 = -2.0;
 
 /// Roster indices of the members broadcasting from a stage (rebuilt every tick).
 #[derive(Component, Default)]

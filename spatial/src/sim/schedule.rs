@@ -15,7 +15,7 @@ use bevy_ecs::resource::Resource;
 use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule, SingleThreadedExecutor, SystemSet};
 use bevy_ecs::system::ResMut;
 
-use super::systems::{gains, grid, inputs, interest, movement, route, snapshots};
+use super::systems::{gains, gains_table, grid, inputs, interest, movement, route, snapshots};
 
 /// The steps of a tick.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,7 +121,12 @@ pub(crate) fn tick_schedule() -> Schedule {
         step!(TickStep::Integrate, movement::integrate),
         step!(TickStep::Grid, grid::rebuild_grids),
         step!(TickStep::Interest, interest::update_interest),
-        step!(TickStep::Audio, gains::update_gains),
+        step!(
+            TickStep::Audio,
+            gains_table::hand_over,
+            gains_table::update_table_gains,
+            gains::update_gains,
+        ),
         step!(
             TickStep::Snapshots,
             snapshots::build_snapshots,

@@ -19,13 +19,13 @@ use crate::audio::{GainBand, Hearing as Rule, PannerParams, hearing, source_gain
 use crate::ids::AvatarId;
 use crate::messages::{GainUpdate, SourceGain};
 use crate::sim::components::{
-    Avatar, HEARD_INLINE, Hearing, HeldGain, Interest, Member, Outgoing, Roster,
+    Avatar, HEARD_INLINE, Hearing, HeldGain, Interest, Member, Outgoing, RoomHearing, Roster,
 };
 use crate::sim::parallel::batching;
 use crate::sim::resources::{Settings, SimTick};
 
 /// The per-tick constants of one room's audio.
-struct Rules<'a> {
+pub(super) struct Rules<'a> {
     params: &'a PannerParams,
     range: f32,
     threshold: f32,
@@ -35,7 +35,7 @@ struct Rules<'a> {
 }
 
 impl<'a> Rules<'a> {
-    fn new(params: &'a PannerParams, range: f32, threshold: f32, floor: f32) -> Self {
+    pub(super) fn new(params: &'a PannerParams, range: f32, threshold: f32, floor: f32) -> Self {
         Self {
             params,
             range,
@@ -66,7 +66,7 @@ fn unheard(source: AvatarId, band: GainBand) -> HeldGain {
 }
 
 /// What the rules say about one pair this tick.
-enum Now {
+pub(super) enum Now {
     /// Silent: out of range (silent over the band given), below the audible floor or isolated
     /// by a zone (the band is then empty: evaluated again next tick).
     Silent(GainBand),
@@ -79,7 +79,12 @@ enum Now {
 /// The rules for one pair: zones first, then (unless what the client holds still stands) range
 /// and the `PannerNode` formula.
 #[inline(always)]
-fn evaluate(rules: &Rules, listener: &Member, source: &Member, last: Option<&HeldGain>) -> Now {
+pub(super) fn evaluate(
+    rules: &Rules,
+    listener: &Member,
+    source: &Member,
+    last: Option<&HeldGain>,
+) -> Now {
     let zones = listener.zones;
     match hearing(zones, source.zones) {
         Rule::Silent => Now::Silent(GainBand::EMPTY),
@@ -114,7 +119,7 @@ pub(crate) fn update_gains(
     tick: Res<SimTick>,
     settings: Res<Settings>,
     scratch: Local<Parallel<Scratch>>,
-    rooms: Query<&Roster>,
+    rooms: Query<(&Roster, &RoomHearing)>,
     mut listeners: Query<(&Avatar, &Interest, &mut Hearing, &mut Outgoing)>,
 ) {
     let now = tick.0;
@@ -124,6 +129,11 @@ pub(crate) fn update_gains(
         .par_iter_mut()
         .batching_strategy(batching())
         .for_each(|(avatar, interest, mut hearing, mut outgoing)| {
+            let room = rooms.get(avatar.room).ok();
+            if room.is_some_and(|(_, table)| table.active) {
+                // The room's table holds this client's gains (`gains_table`).
+                return;
+            }
             let mut scratch = scratch.borrow_local_mut();
             let Scratch {
                 inserts,
@@ -132,10 +142,7 @@ pub(crate) fn update_gains(
             } = &mut *scratch;
             let template = &avatar.template;
             let rules = Rules::new(&template.audio, template.audible_range, threshold, floor);
-            let roster = rooms
-                .get(avatar.room)
-                .map(|r| r.0.as_slice())
-                .unwrap_or(&[]);
+            let roster = room.map(|(r, _)| r.0.as_slice()).unwrap_or(&[]);
             let listener = interest.me.and_then(|me| roster.get(me as usize));
             let aligned = match (listener, interest.me) {
                 (Some(listener), Some(me)) => update_aligned(
@@ -280,7 +287,7 @@ fn scan(
 /// it held (`None`: in view for the first time): `None` when that stays as it was. Pushes the
 /// change to send, if any.
 #[inline(always)]
-fn judged(
+pub(super) fn judged(
     now: Now,
     last: Option<HeldGain>,
     id: AvatarId,

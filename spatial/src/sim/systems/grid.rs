@@ -5,8 +5,8 @@
 use bevy_ecs::system::{Query, Res};
 
 use crate::sim::components::{
-    Avatar, MATRIX_MEMBERS, Member, Occupants, Position, Room, RoomFrames, RoomGrid, Roster, Seat,
-    SnapshotState, Stage, Yaw,
+    Avatar, MATRIX_MEMBERS, Member, Occupants, Position, Room, RoomFrames, RoomGrid, RoomHearing,
+    Roster, Seat, SnapshotState, Stage, Yaw,
 };
 use crate::sim::parallel::batching;
 use crate::sim::resources::{Settings, SimTick};
@@ -20,6 +20,7 @@ type RoomItems<'a> = (
     &'a mut RoomGrid,
     &'a mut Stage,
     &'a mut RoomFrames,
+    &'a mut RoomHearing,
 );
 
 pub(crate) fn rebuild_grids(
@@ -33,14 +34,16 @@ pub(crate) fn rebuild_grids(
     let max_visible = settings.0.max_visible;
     let (now, window) = (tick.0, settings.0.ack_window);
     rooms.par_iter_mut().batching_strategy(batching()).for_each(
-        |(room, occupants, mut roster, mut grid, mut stage, mut frames)| {
+        |(room, occupants, mut roster, mut grid, mut stage, mut frames, mut hearing)| {
             let template = &room.template;
             roster.0.clear();
+            hearing.clients.clear();
             // Members are in join order, which is ascending id: the roster comes out sorted.
-            for (entity, _) in &occupants.members {
+            for (entity, client) in &occupants.members {
                 let Ok((avatar, position, yaw, seat)) = avatars.get(*entity) else {
                     continue;
                 };
+                hearing.clients.push(*client);
                 let zones = template.zone_presence(position.0);
                 let mut bits = 0;
                 if zones.on_stage {

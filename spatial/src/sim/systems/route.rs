@@ -20,7 +20,8 @@ use crate::messages::{
 };
 use crate::sim::components::{
     Avatar, Hearing, Interest, MoveClock, Occupants, Outgoing, PendingInput, Position,
-    RequestedMove, Room, RoomFrames, RoomGrid, Roster, Seat, SnapshotState, Stage, Velocity, Yaw,
+    RequestedMove, Room, RoomFrames, RoomGrid, RoomHearing, Roster, Seat, SnapshotState, Stage,
+    Velocity, Yaw,
 };
 use crate::sim::parallel::batching;
 use crate::sim::resources::{Directory, Inbox, Outbox, Settings, SimStats, SimTick};
@@ -77,6 +78,7 @@ fn create_room(world: &mut World, room: RoomId, template: Arc<RoomTemplate>) {
     let entity = world
         .spawn((
             Room {
+                id: room,
                 template,
                 next_avatar: 1,
                 spawn_cursor: 0,
@@ -89,6 +91,7 @@ fn create_room(world: &mut World, room: RoomId, template: Arc<RoomTemplate>) {
             Stage::default(),
             Roster::default(),
             RoomFrames::default(),
+            RoomHearing::default(),
         ))
         .id();
     world.resource_mut::<Directory>().rooms.insert(room, entity);
@@ -267,6 +270,14 @@ fn rejoin(world: &mut World, avatar: Entity, room_entity: Entity) {
     if let Some(mut hearing) = entity.get_mut::<Hearing>() {
         hearing.held.clear();
     }
+    let listener = entity.get::<Avatar>().map(|a| a.id);
+    if let (Some(listener), Some(mut table)) = (listener, world.get_mut::<RoomHearing>(room_entity))
+    {
+        table.forget_listener(listener);
+    }
+    let Ok(entity) = world.get_entity(avatar) else {
+        return;
+    };
     let (Some(a), Some(p), Some(y), Some(s)) = (
         entity.get::<Avatar>(),
         entity.get::<Position>(),

@@ -21,7 +21,8 @@ use crate::config::SpatialConfig;
 use crate::ids::{AvatarId, Tick};
 use crate::messages::{RoomSnapshot, SpatialOutput};
 use crate::sim::components::{
-    Avatar, Interest, Member, Occupants, Outgoing, RoomFrames, Roster, SnapshotState, Span,
+    Avatar, Interest, Member, Occupants, Outgoing, RoomFrames, RoomHearing, Roster, SnapshotState,
+    Span,
 };
 use crate::sim::parallel::batching;
 use crate::sim::resources::{Outbox, Settings, SimStats, SimTick};
@@ -388,9 +389,17 @@ fn encode_generally(
 pub(crate) fn collect_outputs(
     mut outbox: ResMut<Outbox>,
     mut stats: ResMut<SimStats>,
+    mut tables: Query<&mut RoomHearing>,
     mut viewers: Query<(&Avatar, &mut Outgoing)>,
 ) {
     let (mut full, mut delta, mut stream, mut bytes, mut gains) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    // Gains from room tables first: every client's gains still precede its snapshot.
+    for mut table in &mut tables {
+        for (client, update) in table.out.drain(..) {
+            gains += 1;
+            outbox.send(client, SpatialOutput::Gains(update));
+        }
+    }
     for (avatar, mut outgoing) in &mut viewers {
         let Outgoing {
             gains: gain_update,
