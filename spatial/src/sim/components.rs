@@ -75,6 +75,9 @@ pub(crate) struct RoomGrid {
     pub matrix: Vec<u64>,
     /// Words per row of `matrix`.
     pub words: usize,
+    /// Scratch for the matrix: the roster's floor coordinates.
+    pub xs: Vec<f32>,
+    pub zs: Vec<f32>,
 }
 
 /// The largest room whose interest sets are computed as a matrix (n² / 2 pair tests per tick).
@@ -87,6 +90,8 @@ impl RoomGrid {
             items: Vec::new(),
             matrix: Vec::new(),
             words: 0,
+            xs: Vec::new(),
+            zs: Vec::new(),
         }
     }
 

@@ -78,6 +78,8 @@ pub(crate) fn rebuild_grids(
                 items,
                 matrix,
                 words,
+                xs,
+                zs,
             } = &mut *grid;
             stage.0.clear();
             for (index, member) in roster.0.iter().enumerate() {
@@ -91,7 +93,7 @@ pub(crate) fn rebuild_grids(
                 // Nobody can be crowded out (everyone in view is at most the whole room), so
                 // each interest set is exactly: oneself, the stage and whoever is in range. The
                 // grid is not needed.
-                interest_matrix(&roster.0, &stage.0, radius, matrix, words);
+                interest_matrix(&roster.0, &stage.0, radius, matrix, words, (xs, zs));
             } else {
                 matrix.clear();
                 *words = 0;
@@ -108,12 +110,18 @@ pub(crate) fn rebuild_grids(
 /// Fills `matrix` (see [`RoomGrid::matrix`]) for `roster`: row `i` has bit `j` set when member
 /// `i` sees member `j` — itself, everyone on a stage (`stage`), and everyone within `radius` on
 /// the floor plane, tested exactly as [`crate::grid::SpatialGrid::for_each_within`] does.
+///
+/// Every row is computed in full, eight members at a time from flat coordinate arrays
+/// (`xs`, `zs`, scratch), each test a bit (the compiler makes the eight lanes vector
+/// compares). That is twice the tests of one per pair, but without a branch per pair; and the
+/// matrix comes out symmetric all the same, since `(xj − xi)²` is `(xi − xj)²` exactly.
 fn interest_matrix(
     roster: &[Member],
     stage: &[u32],
     radius: f32,
     matrix: &mut Vec<u64>,
     words: &mut usize,
+    (xs, zs): (&mut Vec<f32>, &mut Vec<f32>),
 ) {
     let n = roster.len();
     *words = n.div_ceil(64);
@@ -121,26 +129,34 @@ fn interest_matrix(
     matrix.clear();
     matrix.resize(n * w, 0);
     let radius_sq = radius * radius;
-    let set = |matrix: &mut Vec<u64>, row: usize, col: usize| {
-        matrix[row * w + col / 64] |= 1 << (col % 64);
-    };
+    // Padded to whole lanes far away (never within the radius; the bits past `n` stay clear).
+    let padded = n.div_ceil(8) * 8;
+    xs.clear();
+    zs.clear();
+    xs.extend(roster.iter().map(|m| m.position.x));
+    zs.extend(roster.iter().map(|m| m.position.z));
+    xs.resize(padded, f32::INFINITY);
+    zs.resize(padded, f32::INFINITY);
     for (i, viewer) in roster.iter().enumerate() {
-        set(matrix, i, i);
         let (xi, zi) = (viewer.position.x, viewer.position.z);
-        for (j, other) in roster.iter().enumerate().skip(i + 1) {
-            let dx = other.position.x - xi;
-            let dz = other.position.z - zi;
-            // (xj − xi)² = (xi − xj)²: one test answers both directions.
-            if dx * dx + dz * dz <= radius_sq {
-                set(matrix, i, j);
-                set(matrix, j, i);
+        let row = &mut matrix[i * w..(i + 1) * w];
+        for (chunk, (x8, z8)) in xs.chunks_exact(8).zip(zs.chunks_exact(8)).enumerate() {
+            let mut bits = 0u64;
+            for lane in 0..8 {
+                let dx = x8[lane] - xi;
+                let dz = z8[lane] - zi;
+                bits |= u64::from(dx * dx + dz * dz <= radius_sq) << lane;
             }
+            let base = chunk * 8;
+            row[base / 64] |= bits << (base % 64);
         }
+        // Oneself, whatever the arithmetic says.
+        row[i / 64] |= 1 << (i % 64);
     }
     for &member in stage {
         let col = member as usize;
         for row in 0..n {
-            set(matrix, row, col);
+            matrix[row * w + col / 64] |= 1 << (col % 64);
         }
     }
 }
@@ -178,7 +194,8 @@ mod tests {
                 .filter(|&i| on_stage[i as usize])
                 .collect();
             let (mut matrix, mut words) = (Vec::new(), 0);
-            interest_matrix(&roster, &stage, radius, &mut matrix, &mut words);
+            let (mut xs, mut zs) = (Vec::new(), Vec::new());
+            interest_matrix(&roster, &stage, radius, &mut matrix, &mut words, (&mut xs, &mut zs));
             let mut grid = SpatialGrid::new(4.0);
             let items: Vec<(u32, Vec3)> = roster
                 .iter()
