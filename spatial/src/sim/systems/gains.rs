@@ -46,7 +46,7 @@ impl<'a> Rules<'a> {
     }
 
     /// A source heard at `gain`, as held once it is sent.
-    fn heard(&self, source: AvatarId, gain: f32) -> HeldGain {
+    pub(super) fn heard(&self, source: AvatarId, gain: f32) -> HeldGain {
         HeldGain {
             source,
             gain,
@@ -66,6 +66,7 @@ fn unheard(source: AvatarId, band: GainBand) -> HeldGain {
 }
 
 /// What the rules say about one pair this tick.
+#[derive(Clone, Copy)]
 pub(super) enum Now {
     /// Silent: out of range (silent over the band given), below the audible floor or isolated
     /// by a zone (the band is then empty: evaluated again next tick).
@@ -294,6 +295,20 @@ pub(super) fn judged(
     rules: &Rules,
     changes: &mut Vec<SourceGain>,
 ) -> Option<HeldGain> {
+    judged_with(now, last, id, rules, changes, |gain| rules.heard(id, gain))
+}
+
+/// [`judged`], with what is held for a gain sent anew given by `heard` (its band may be known
+/// already).
+#[inline(always)]
+pub(super) fn judged_with(
+    now: Now,
+    last: Option<HeldGain>,
+    id: AvatarId,
+    rules: &Rules,
+    changes: &mut Vec<SourceGain>,
+    heard: impl FnOnce(f32) -> HeldGain,
+) -> Option<HeldGain> {
     match (now, last) {
         (Now::Holds, Some(_)) => None,
         (Now::Audible(gain), Some(last))
@@ -303,7 +318,7 @@ pub(super) fn judged(
         }
         (Now::Audible(gain), _) => {
             changes.push(SourceGain { avatar: id, gain });
-            Some(rules.heard(id, gain))
+            Some(heard(gain))
         }
         (Now::Silent(band), last) => {
             if last.is_some_and(|last| last.heard()) {

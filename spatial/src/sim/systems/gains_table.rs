@@ -20,7 +20,7 @@ use bevy_ecs::system::{Local, Query, Res};
 use bevy_ecs::utils::Parallel;
 use glam::Vec3;
 
-use crate::audio::GainBand;
+use crate::audio::{GainBand, omnidirectional};
 use crate::ids::AvatarId;
 use crate::messages::{GainUpdate, SourceGain};
 use crate::sim::components::{
@@ -28,7 +28,7 @@ use crate::sim::components::{
 };
 use crate::sim::parallel::batching;
 use crate::sim::resources::{Settings, SimTick};
-use crate::sim::systems::gains::{Rules, evaluate, judged};
+use crate::sim::systems::gains::{Now, Rules, evaluate, judged_with};
 
 /// A column whose avatar is not in the roster (it left).
 const GONE: u32 = u32::MAX;
@@ -150,6 +150,7 @@ pub(crate) struct Scratch {
     columns: Vec<u32>,
     ids: Vec<AvatarId>,
     sources: Sources,
+    mirror: Mirror,
 }
 
 /// The roster as flat arrays, for the pass over a row.
@@ -185,9 +186,11 @@ pub(crate) fn update_table_gains(
                 columns,
                 ids,
                 sources,
+                mirror,
             } = &mut *scratch;
             let template = &room.template;
             let rules = Rules::new(&template.audio, template.audible_range, threshold, floor);
+            let omni = omnidirectional(&template.audio);
             let roster = &roster.0;
             ids.clear();
             ids.extend(roster.iter().map(|m| m.state.id));
@@ -195,6 +198,7 @@ pub(crate) fn update_table_gains(
             sources.y.clear();
             sources.z.clear();
             sources.key.clear();
+            mirror.clear();
             for member in roster {
                 sources.x.push(member.position.x);
                 sources.y.push(member.position.y);
@@ -255,6 +259,7 @@ pub(crate) fn update_table_gains(
                     &mut bands[cells],
                     misses,
                     changes,
+                    (omni, mirror),
                 );
                 if !changes.is_empty() {
                     out.push((
@@ -298,6 +303,7 @@ fn walk_row(
     bands: &mut [GainBand],
     misses: &mut Vec<u32>,
     changes: &mut Vec<SourceGain>,
+    (omni, mirror): (bool, &mut Mirror),
 ) {
     changes.clear();
     misses.clear();
@@ -399,10 +405,74 @@ fn walk_row(
             bands[col] = GainBand::EMPTY;
             continue;
         };
-        let now = evaluate(rules, listener, source, last.as_ref());
-        if let Some(entry) = judged(now, last, id, rules, changes) {
+        // Spatial this way round, with an omnidirectional source: if the other direction is
+        // spatial too and its row (earlier in the roster) worked it out this tick, its answer
+        // is this one. (A row records a pair only when its own direction is spatial, so a pair
+        // found was spatial both ways.)
+        let mirrored =
+            omni && sources.is_some_and(|s| s.x.len() == columns.len() && s.key[col] == key);
+        let known = (mirrored && col < own)
+            .then(|| mirror.lookup(col, own))
+            .flatten();
+        let now = match known {
+            Some(worked) => worked.now,
+            None => evaluate(rules, listener, source, last.as_ref()),
+        };
+        let entry = judged_with(now, last, id, rules, changes, |gain| {
+            match known.and_then(|worked| worked.heard) {
+                // Sent anew at the same gain at the other end: the same band.
+                Some(held) => {
+                    debug_assert_eq!(held.gain.to_bits(), gain.to_bits());
+                    HeldGain { source: id, ..held }
+                }
+                None => rules.heard(id, gain),
+            }
+        });
+        if let Some(entry) = entry {
             gains[col] = entry.gain;
             bands[col] = entry.band;
         }
+        if mirrored && col > own {
+            // Held anew for an audible gain: sent, with its band.
+            let heard = entry.filter(|_| matches!(now, Now::Audible(_)));
+            mirror.record(own, col, now, heard);
+        }
+    }
+}
+
+/// The answers worked out for pairs that the later row of the same room will meet from the
+/// other end this tick (both ways spatial, source omnidirectional: the gain depends on the
+/// distance only, and the distance computed from either end is the same to the bit, as
+/// `(a − b)²` is `(b − a)²`). Recorded in row order, then column order, so looked up by a binary
+/// search.
+#[derive(Default)]
+pub(crate) struct Mirror {
+    worked: Vec<(u32, u32, Worked)>,
+}
+
+#[derive(Clone, Copy)]
+struct Worked {
+    now: Now,
+    /// What the row that worked it out holds now, when it sent the gain anew (its band is the
+    /// other end's band for the same gain).
+    heard: Option<HeldGain>,
+}
+
+impl Mirror {
+    fn clear(&mut self) {
+        self.worked.clear();
+    }
+
+    fn record(&mut self, row: usize, col: usize, now: Now, heard: Option<HeldGain>) {
+        self.worked
+            .push((row as u32, col as u32, Worked { now, heard }));
+    }
+
+    fn lookup(&self, row: usize, col: usize) -> Option<Worked> {
+        let key = (row as u32, col as u32);
+        self.worked
+            .binary_search_by_key(&key, |&(r, c, _)| (r, c))
+            .ok()
+            .map(|at| self.worked[at].2)
     }
 }
