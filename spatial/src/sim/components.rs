@@ -70,8 +70,8 @@ pub(crate) struct RoomGrid {
     pub items: Vec<((u32, bool), Vec3)>,
     /// When the room has at most `max_visible` members (and at most [`MATRIX_MEMBERS`]): per
     /// roster member, `words` words of bits over the roster, set for the members it sees — the
-    /// same set the grid query gives, computed once per pair (distance is symmetric) for the
-    /// whole room. Empty otherwise.
+    /// same set the grid query gives, computed for the whole room at once. Empty otherwise.
+    /// Symmetric (bar the stage columns): the floor distance is the same from either end.
     pub matrix: Vec<u64>,
     /// Words per row of `matrix`.
     pub words: usize,
@@ -80,7 +80,8 @@ pub(crate) struct RoomGrid {
     pub zs: Vec<f32>,
 }
 
-/// The largest room whose interest sets are computed as a matrix (n² / 2 pair tests per tick).
+/// The largest room whose interest sets are computed as a matrix (n² pair tests per tick, eight
+/// at a time).
 pub(crate) const MATRIX_MEMBERS: usize = 128;
 
 impl RoomGrid {
@@ -309,7 +310,8 @@ impl HeldGain {
 }
 
 /// What this tick produced for this avatar's client, collected into the outbox in avatar
-/// order once the parallel steps are done.
+/// order once the parallel steps are done (after the gains of the rooms' tables, which do not
+/// pass through here).
 #[derive(Component, Default)]
 pub(crate) struct Outgoing {
     pub gains: Option<GainUpdate>,

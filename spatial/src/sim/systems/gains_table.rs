@@ -141,8 +141,9 @@ pub(crate) fn hand_over(
     }
 }
 
-/// Per-thread scratch space: the columns of one row to judge, the changes of one listener,
-/// and the column → roster index map of a table being relaid.
+/// Per-thread scratch space for one room: the columns of one row to judge, the changes of one
+/// listener, the column → roster index map, the roster's ids and flat arrays, and the pairs
+/// worked out for the other end ([`Mirror`]).
 #[derive(Default)]
 pub(crate) struct Scratch {
     misses: Vec<u32>,
@@ -287,7 +288,8 @@ fn in_view(view: &[u64], index: u32) -> bool {
 }
 
 /// One listener's row: finds the entries to judge in one pass, then judges them in column
-/// order, updating the row and filling `changes` (ascending by source).
+/// order, updating the row and filling `changes` (ascending by source). `sources` (the roster
+/// as flat arrays) is given when every column is the roster member of the same index.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn walk_row(
@@ -311,7 +313,8 @@ fn walk_row(
     let key = listener.zones.listener_key();
     let at: Vec3 = listener.position;
     let mut missed = 0;
-    if let Some(sources) = sources.filter(|s| s.x.len() == columns.len()) {
+    if let Some(sources) = sources {
+        debug_assert_eq!(sources.x.len(), columns.len());
         // Every column is the roster member of the same index (no join or leave): flat arrays,
         // eight columns at a time, each test a bit of a mask (the compiler turns the eight
         // lanes into vector compares), then the columns to judge read off the masks.
@@ -409,8 +412,7 @@ fn walk_row(
         // spatial too and its row (earlier in the roster) worked it out this tick, its answer
         // is this one. (A row records a pair only when its own direction is spatial, so a pair
         // found was spatial both ways.)
-        let mirrored =
-            omni && sources.is_some_and(|s| s.x.len() == columns.len() && s.key[col] == key);
+        let mirrored = omni && sources.is_some_and(|s| s.key[col] == key);
         let known = (mirrored && col < own)
             .then(|| mirror.lookup(col, own))
             .flatten();

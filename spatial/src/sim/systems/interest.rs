@@ -6,8 +6,8 @@
 //! selected roster indices are marked in a bit set and read back in order, so no sort is needed.
 //!
 //! In a room of at most `max_visible` members nobody can be crowded out, and the grid step has
-//! already computed every member's set as one bit matrix for the room (each pair tested once);
-//! the viewer's row is read back instead of querying the grid.
+//! already computed every member's set as one bit matrix for the room; the viewer's row is read
+//! back instead of querying the grid.
 
 use bevy_ecs::system::{Local, Query, Res};
 use bevy_ecs::utils::Parallel;
